@@ -1,0 +1,85 @@
+import type { Command } from "commander";
+import type { MailboxResult, MailboxTask } from "../migrate/mailbox.js";
+import { runPool } from "../migrate/pool.js";
+import { addSourceOptions, buildOptions, defaultJobs, EXIT, type SourceCliOptions, sourceBytes } from "./common.js";
+import { formatBytes, makeProgress } from "./output.js";
+import { resolveTasks } from "./sources.js";
+
+export function registerMigrate(program: Command): void {
+  addSourceOptions(program.command("migrate").description("convert mbox files into Maildirs under the hashed tree").argument("[mbox...]", "mbox files or glob patterns"))
+    .option("--dry-run", "read and plan: count messages and bytes, report problems, write nothing")
+    .option("--sync <policy>", "durable (flush each batch before it becomes visible) or none", "durable")
+    .option("--owner <uid:gid>", "owner of created files (default as root: the source's owner)")
+    .action(async (args: string[], cli: SourceCliOptions) => {
+      process.exitCode = await migrateCommand(args, cli);
+    });
+}
+
+async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<number> {
+  const tasks = resolveTasks(args, cli);
+  const options = buildOptions(cli, !cli.dryRun);
+  const started = Date.now();
+  const progress = makeProgress(sourceBytes(tasks.map((t) => t.source)), cli.progress && !cli.json && process.stderr.isTTY === true);
+  const results = await runPool<MailboxTask, MailboxResult>(
+    new URL("../migrate/worker.js", import.meta.url),
+    tasks,
+    cli.jobs ?? defaultJobs(),
+    { mode: "migrate", options },
+    {
+      progress: (_i, bytes, messages) => progress.add(bytes, messages),
+      result: (_i, r) => {
+        if (r.status === "failed") process.stderr.write(`mailstore: FAILED ${r.user}: ${r.error}\n`);
+        for (const w of r.warnings) process.stderr.write(`mailstore: warning: ${r.user}: ${r.source}: ${w}\n`);
+        if (!cli.json) progress.log(describe(r));
+      },
+    },
+    (task, error) => crashedResult(task, error),
+  );
+  progress.stop();
+  const failed = results.filter((r) => r.status === "failed").length;
+  const totals = {
+    mailboxes: results.length,
+    failed,
+    messages: results.reduce((a, r) => a + r.messages, 0),
+    bytes: results.reduce((a, r) => a + r.bytes, 0),
+    seconds: (Date.now() - started) / 1000,
+  };
+  if (cli.json) {
+    process.stdout.write(`${JSON.stringify({ root: options.root, dryRun: options.dryRun, totals, mailboxes: results }, null, 2)}\n`);
+  } else {
+    const verb = options.dryRun ? "would migrate" : "migrated";
+    process.stdout.write(`${verb} ${totals.messages} messages (${formatBytes(totals.bytes)}) from ${totals.mailboxes - failed} of ${totals.mailboxes} mailboxes in ${totals.seconds.toFixed(1)} s${failed ? `; ${failed} failed` : ""}\n`);
+  }
+  return failed > 0 ? EXIT.failed : EXIT.ok;
+}
+
+function describe(r: MailboxResult): string {
+  const what = `${r.user}${r.folder === "INBOX" ? "" : ` (${r.folder})`}`;
+  switch (r.status) {
+    case "failed":
+      return `FAILED     ${what}: ${r.error}`;
+    case "unchanged":
+      return `unchanged  ${what}: ${r.source} -> ${r.target}: already migrated (${r.previous} messages)`;
+    case "planned":
+      return `plan       ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)}${r.skippedPseudo ? ", 1 folder-data message skipped" : ""}`;
+    default:
+      return `${r.status.padEnd(10)} ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s${r.previous ? ` (after ${r.previous} from earlier runs)` : ""}`;
+  }
+}
+
+function crashedResult(task: MailboxTask, error: Error): MailboxResult {
+  return {
+    user: task.user,
+    source: task.source,
+    folder: task.folder ?? "INBOX",
+    target: "",
+    status: "failed",
+    messages: 0,
+    bytes: 0,
+    previous: 0,
+    skippedPseudo: 0,
+    seconds: 0,
+    warnings: [],
+    error: `${task.source}: worker crashed: ${error.message}`,
+  };
+}

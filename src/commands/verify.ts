@@ -1,0 +1,68 @@
+import type { Command } from "commander";
+import type { MailboxTask } from "../migrate/mailbox.js";
+import { runPool } from "../migrate/pool.js";
+import type { VerifyResult } from "../migrate/verify.js";
+import { addSourceOptions, buildOptions, defaultJobs, EXIT, type SourceCliOptions, sourceBytes } from "./common.js";
+import { makeProgress } from "./output.js";
+import { resolveTasks } from "./sources.js";
+
+export function registerVerify(program: Command): void {
+  addSourceOptions(program.command("verify").description("compare mbox sources with their migrated Maildirs, message by message").argument("[mbox...]", "mbox files or glob patterns")).action(
+    async (args: string[], cli: SourceCliOptions) => {
+      process.exitCode = await verifyCommand(args, cli);
+    },
+  );
+}
+
+const LIST_LIMIT = 20;
+
+async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<number> {
+  const tasks = resolveTasks(args, cli);
+  const options = buildOptions(cli, false);
+  const progress = makeProgress(sourceBytes(tasks.map((t) => t.source)), cli.progress && !cli.json && process.stderr.isTTY === true);
+  const results = await runPool<MailboxTask, VerifyResult>(
+    new URL("../migrate/worker.js", import.meta.url),
+    tasks,
+    cli.jobs ?? defaultJobs(),
+    { mode: "verify", options },
+    {
+      progress: (_i, bytes, messages) => progress.add(bytes, messages),
+      result: (_i, r) => {
+        if (r.status === "failed") process.stderr.write(`mailstore: FAILED ${r.user}: ${r.error}\n`);
+        if (!cli.json) progress.log(describe(r));
+      },
+    },
+    (task, error) => ({
+      user: task.user,
+      source: task.source,
+      folder: task.folder ?? "INBOX",
+      target: "",
+      status: "failed",
+      sourceMessages: 0,
+      maildirMessages: 0,
+      missing: [],
+      extra: [],
+      different: [],
+      seconds: 0,
+      error: `worker crashed: ${error.message}`,
+    }),
+  );
+  progress.stop();
+  const bad = results.filter((r) => r.status !== "ok").length;
+  if (cli.json) process.stdout.write(`${JSON.stringify({ root: options.root, mailboxes: results, differing: bad }, null, 2)}\n`);
+  else process.stdout.write(`${results.length - bad} of ${results.length} mailboxes match their source${bad ? `; ${bad} do not` : ""}\n`);
+  return bad > 0 ? EXIT.failed : EXIT.ok;
+}
+
+function describe(r: VerifyResult): string {
+  const what = `${r.user}${r.folder === "INBOX" ? "" : ` (${r.folder})`}`;
+  if (r.status === "failed") return `FAILED   ${what}: ${r.error}`;
+  if (r.status === "ok") return `ok       ${what}: ${r.sourceMessages} messages match (${r.target})`;
+  const lines = [`DIFFERS  ${what}: ${r.source} vs ${r.target}: ${r.missing.length} missing, ${r.extra.length} extra, ${r.different.length} different`];
+  for (const m of r.missing.slice(0, LIST_LIMIT)) lines.push(`  missing   message ${m.message} (byte ${m.offset} of the source)`);
+  for (const d of r.different.slice(0, LIST_LIMIT)) lines.push(`  different message ${d.message} (byte ${d.offset}) -> ${d.file}`);
+  for (const e of r.extra.slice(0, LIST_LIMIT)) lines.push(`  extra     ${e}`);
+  const hidden = Math.max(0, r.missing.length - LIST_LIMIT) + Math.max(0, r.different.length - LIST_LIMIT) + Math.max(0, r.extra.length - LIST_LIMIT);
+  if (hidden) lines.push(`  ... and ${hidden} more (--json lists all)`);
+  return lines.join("\n");
+}

@@ -1,0 +1,113 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fsyncDir, type Owner } from "./dirs.js";
+
+/**
+ * durable: a batch of messages written to tmp/ is flushed to disk (one syncfs, or an fsync
+ *          per file where syncfs is missing) before any of it is moved into new/ or cur/,
+ *          and the directories are flushed after the move. A mailbox reported done is on disk.
+ * none:    no flushing: as fast as the page cache; a power cut may lose or truncate files.
+ */
+export type SyncPolicy = "durable" | "none";
+
+export interface StagedMessage {
+  tmpName: string;
+  finalName: string;
+  subdir: "new" | "cur";
+}
+
+const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+/** Writes messages into one Maildir folder: tmp/ first, then linked into new/ or cur/. */
+export class FolderWriter {
+  private syncfsWorks = true;
+
+  constructor(
+    readonly folderDir: string,
+    readonly opts: { owner?: Owner; sync: SyncPolicy },
+  ) {}
+
+  tmpPath(tmpName: string): string {
+    return path.join(this.folderDir, "tmp", tmpName);
+  }
+
+  open(tmpName: string): number {
+    return fs.openSync(this.tmpPath(tmpName), WRITE_FLAGS, 0o600);
+  }
+
+  write(fd: number, chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+  }
+
+  /** Sets owner and times (the IMAP INTERNALDATE is the mtime) and closes the file. */
+  close(fd: number, mtime: Date): void {
+    try {
+      if (this.opts.owner) fs.fchownSync(fd, this.opts.owner.uid, this.opts.owner.gid);
+      fs.futimesSync(fd, mtime, mtime);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Flushes staged files before they become visible. */
+  flush(batch: StagedMessage[]): void {
+    if (this.opts.sync !== "durable" || batch.length === 0) return;
+    if (this.syncfsWorks) {
+      try {
+        // coreutils' sync -f calls syncfs(2): one flush for the whole batch.
+        execFileSync("sync", ["-f", path.join(this.folderDir, "tmp")], { stdio: "ignore" });
+        return;
+      } catch {
+        this.syncfsWorks = false;
+      }
+    }
+    for (const m of batch) {
+      const fd = fs.openSync(this.tmpPath(m.tmpName), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  }
+
+  /**
+   * Moves staged files into new/ or cur/. link() never replaces an existing file, unlike
+   * rename(); the tmp/ name is removed afterwards.
+   */
+  publish(batch: StagedMessage[]): void {
+    for (const m of batch) {
+      fs.linkSync(this.tmpPath(m.tmpName), path.join(this.folderDir, m.subdir, m.finalName));
+      fs.unlinkSync(this.tmpPath(m.tmpName));
+    }
+    if (this.opts.sync === "durable" && batch.length > 0) {
+      fsyncDir(path.join(this.folderDir, "cur"));
+      fsyncDir(path.join(this.folderDir, "new"));
+    }
+  }
+
+  /** Is this message in place (under its name, or renamed by a mail server since, e.g. flags changed)? */
+  isPublished(subdir: string, finalName: string, base: string): boolean {
+    if (fs.existsSync(path.join(this.folderDir, subdir, finalName))) return true;
+    for (const dir of ["new", "cur"]) {
+      for (const name of fs.readdirSync(path.join(this.folderDir, dir))) {
+        if (name === base || name.startsWith(`${base},`) || name.startsWith(`${base}:`)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Removes tmp/ files left by an interrupted run of this source. */
+  removeStale(prefix: string): number {
+    let removed = 0;
+    for (const name of fs.readdirSync(path.join(this.folderDir, "tmp"))) {
+      if (name.startsWith(prefix)) {
+        fs.unlinkSync(this.tmpPath(name));
+        removed++;
+      }
+    }
+    return removed;
+  }
+}

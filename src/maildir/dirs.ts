@@ -1,0 +1,69 @@
+import fs from "node:fs";
+import path from "node:path";
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+export class UnsafePathError extends Error {}
+
+/**
+ * Makes sure `target` exists as a real directory below `root`, creating missing levels.
+ * Refuses a symlink or non-directory at any level below the root (the root itself is the
+ * admin's to choose). Levels from `ownedFrom` down are created with `owner` and 0700;
+ * levels above it (hash buckets) with 0711, so users can reach their own home only.
+ */
+export function ensureDirUnder(root: string, target: string, opts: { owner?: Owner; ownedFrom?: string } = {}): void {
+  const rel = path.relative(root, target);
+  if (rel.startsWith("..") || path.isAbsolute(rel)) throw new UnsafePathError(`${target} is outside the root ${root}`);
+  let current = root;
+  for (const part of rel === "" ? [] : rel.split(path.sep)) {
+    current = path.join(current, part);
+    const owned = opts.ownedFrom !== undefined && !path.relative(opts.ownedFrom, current).startsWith("..");
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(current);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    if (!st) {
+      try {
+        fs.mkdirSync(current, { mode: owned ? 0o700 : 0o711 });
+        if (owned && opts.owner) fs.chownSync(current, opts.owner.uid, opts.owner.gid);
+        continue;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        st = fs.lstatSync(current);
+      }
+    }
+    if (st.isSymbolicLink()) throw new UnsafePathError(`refusing to write through a symlink: ${current}`);
+    if (!st.isDirectory()) throw new UnsafePathError(`not a directory: ${current}`);
+  }
+}
+
+/** Flushes a directory's entries (new names) to disk. */
+export function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Creates a Maildir (or Maildir++ folder) with cur/, new/ and tmp/. */
+export function ensureMaildir(root: string, dir: string, opts: { owner?: Owner; ownedFrom: string; subfolder: boolean }): void {
+  for (const sub of ["cur", "new", "tmp"]) ensureDirUnder(root, path.join(dir, sub), opts);
+  if (opts.subfolder) {
+    // Maildir++ marks a folder with an empty "maildirfolder" file.
+    const marker = path.join(dir, "maildirfolder");
+    try {
+      const fd = fs.openSync(marker, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+      if (opts.owner) fs.fchownSync(fd, opts.owner.uid, opts.owner.gid);
+      fs.closeSync(fd);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
+}

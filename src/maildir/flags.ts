@@ -1,0 +1,61 @@
+/**
+ * Maildir flags from the mbox bookkeeping headers (see docs/flags.md):
+ *   Status R → S (seen);  X-Status A → R (replied), F → F (flagged), D → T (trashed), T → D (draft).
+ * Status O ("old": the client has seen it arrive) puts a message in cur/ even without flags.
+ */
+export interface MboxFlags {
+  /** Maildir flag letters in ASCII order, keywords not included. */
+  flags: string;
+  /** cur/ (true) or new/ (false). */
+  cur: boolean;
+  keywords: string[];
+}
+
+const X_STATUS_MAP: Record<string, string> = { A: "R", F: "F", D: "T", T: "D" };
+
+export function flagsFromHeader(header: Buffer): MboxFlags {
+  const fields = headerFields(header.toString("latin1"), ["status", "x-status", "x-keywords"]);
+  const letters = new Set<string>();
+  const status = fields.get("status") ?? "";
+  if (status.includes("R")) letters.add("S");
+  for (const ch of fields.get("x-status") ?? "") {
+    const mapped = X_STATUS_MAP[ch];
+    if (mapped) letters.add(mapped);
+  }
+  const keywords = parseKeywords(fields.get("x-keywords") ?? "");
+  const flags = [...letters].sort().join("");
+  return { flags, cur: status.includes("O") || flags !== "" || keywords.length > 0, keywords };
+}
+
+/** IMAP keyword atoms only: what Dovecot would accept as a keyword name. */
+function parseKeywords(value: string): string[] {
+  const seen = new Set<string>();
+  for (const word of value.split(/[\s,]+/)) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: atoms exclude controls
+    if (word && !/[\x00-\x20\x7f-\xff(){%*"\\\]]/.test(word) && !word.startsWith("\\")) seen.add(word);
+  }
+  return [...seen];
+}
+
+/** The first value of each wanted field, unfolded (a field's continuation lines joined). */
+export function headerFields(header: string, wanted: string[]): Map<string, string> {
+  const found = new Map<string, string>();
+  const lines = header.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line === "") break;
+    const colon = line.indexOf(":");
+    if (colon <= 0 || line[0] === " " || line[0] === "\t") continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!wanted.includes(name) || found.has(name)) continue;
+    let value = line.slice(colon + 1);
+    while (i + 1 < lines.length && /^[ \t]/.test(lines[i + 1])) value += ` ${lines[++i].trim()}`;
+    found.set(name, value.trim());
+  }
+  return found;
+}
+
+/** Maildir info suffix: flag letters then Dovecot keyword letters, in ASCII order. */
+export function infoSuffix(flags: string, keywordLetters: string): string {
+  return `:2,${[...(flags + keywordLetters)].sort().join("")}`;
+}

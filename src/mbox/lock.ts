@@ -1,0 +1,99 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import { lock as fcntlLock, unlock as fcntlUnlock } from "os-lock";
+
+export class LockTimeoutError extends Error {}
+
+export interface SourceLock {
+  release(): Promise<void>;
+  /** Why the dotlock could not be taken (read-only spool, no permission), if so. */
+  warning?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Locks an mbox as mail delivery agents do (Postfix local, procmail, Dovecot): a dotlock
+ * <mbox>.lock created with the NFS-safe link() method, then a shared fcntl lock on the open
+ * file, so no delivery can append while the file is read. Waits up to timeoutMs for each.
+ * A stale dotlock is never broken: the mailbox fails and a later run retries it.
+ */
+export async function lockSource(mboxPath: string, fd: number, timeoutMs: number): Promise<SourceLock> {
+  const deadline = Date.now() + timeoutMs;
+  const dot = await takeDotlock(mboxPath, deadline);
+  try {
+    for (;;) {
+      try {
+        await fcntlLock(fd, { exclusive: false, immediate: true });
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== "EAGAIN" && code !== "EACCES" && code !== "EBUSY") throw err;
+        if (Date.now() >= deadline) throw new LockTimeoutError(`${mboxPath} is locked by another process (fcntl lock held); waited ${Math.round(timeoutMs / 1000)} s`);
+        await sleep(100);
+      }
+    }
+  } catch (err) {
+    dot.release();
+    throw err;
+  }
+  return {
+    warning: dot.warning,
+    release: async () => {
+      await fcntlUnlock(fd).catch(() => undefined);
+      dot.release();
+    },
+  };
+}
+
+async function takeDotlock(mboxPath: string, deadline: number): Promise<{ release: () => void; warning?: string }> {
+  const lockPath = `${mboxPath}.lock`;
+  const tmp = `${lockPath}.${os.hostname()}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  try {
+    fs.writeFileSync(tmp, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      return { release: () => undefined, warning: `could not create ${lockPath} (${code}); relying on the fcntl lock alone` };
+    }
+    throw err;
+  }
+  try {
+    for (;;) {
+      try {
+        fs.linkSync(tmp, lockPath);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        // On NFS link() can succeed yet report failure: the link count tells.
+        if (fs.statSync(tmp).nlink === 2) break;
+        if (Date.now() >= deadline) {
+          const age = ageOf(lockPath);
+          throw new LockTimeoutError(`${mboxPath} is locked: ${lockPath} exists${age === null ? "" : ` (${age} s old)`}; a delivery or mail client holds it. Retry later, or remove it if it is stale`);
+        }
+        await sleep(200);
+      }
+    }
+    const ino = fs.statSync(tmp).ino;
+    return {
+      release: () => {
+        try {
+          if (fs.lstatSync(lockPath).ino === ino) fs.unlinkSync(lockPath);
+        } catch {
+          // already gone
+        }
+      },
+    };
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+function ageOf(file: string): number | null {
+  try {
+    return Math.round((Date.now() - fs.statSync(file).mtimeMs) / 1000);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,280 @@
+import fs from "node:fs";
+import { type Envelope, isHeaderLine, parseFromLine } from "./from-line.js";
+import { Unquoter, type Unquoting } from "./unquote.js";
+import { FileWindow } from "./window.js";
+
+export type MboxFormat = "auto" | "mboxo" | "mboxrd" | "mboxcl" | "mboxcl2";
+export const MBOX_FORMATS: MboxFormat[] = ["auto", "mboxo", "mboxrd", "mboxcl", "mboxcl2"];
+
+export interface MboxMessage {
+  /** File offset of the From_ line. */
+  offset: number;
+  envelope: Envelope;
+  /** The raw header block (up to HEADER_LIMIT bytes), for flags and dates; the content stream repeats it. */
+  header: Buffer;
+  framing: "from" | "content-length";
+  unquoting: Unquoting;
+  /** The UW-IMAP/Pine/Dovecot "FOLDER INTERNAL DATA" message: bookkeeping, not mail. */
+  pseudo: boolean;
+}
+
+export interface MessageEnd {
+  /** File offset just past this message's framing: where the next From_ line starts, or EOF. */
+  end: number;
+  /** CRC-32 of the source's bytes [0, end). */
+  crc: number;
+  /** The file ended without a final newline inside this message: it may have been cut short. */
+  truncated: boolean;
+}
+
+export class NotMboxError extends Error {}
+
+const HEADER_LIMIT = 256 * 1024;
+const LINE_LIMIT = 4096;
+const NL_FROM = Buffer.from("\nFrom ");
+const FROM_ = Buffer.from("From ");
+const NL = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Reads an mbox file as a sequence of messages, streaming each message's content.
+ * Framing: a From_ line starts a message at the start of the file or after a blank line,
+ * only when it parses (sender, then a date) and a header line follows it. The blank line
+ * before the next From_ line (or at the end of the file) is framing, not content.
+ * See docs/mbox-formats.md.
+ */
+export class MboxReader {
+  private readonly win: FileWindow;
+  private next: number;
+  private pending: { msg: MboxMessage; iterated: boolean } | null = null;
+  /** Messages framed by From_ lines although the format asked for Content-Length. */
+  clFallbacks = 0;
+
+  constructor(
+    readonly fd: number,
+    readonly format: MboxFormat = "auto",
+    opts: { size?: number; from?: number; crcBefore?: number } = {},
+  ) {
+    const size = opts.size ?? fs.fstatSync(fd).size;
+    this.next = opts.from ?? 0;
+    this.win = new FileWindow(fd, size, this.next, opts.crcBefore ?? 0);
+  }
+
+  get size(): number {
+    return this.win.size;
+  }
+
+  /** Where the next message starts; the file's size once all are read. */
+  get position(): number {
+    return this.next;
+  }
+
+  /**
+   * The next message, or null at the end. Its content must be read with content() before
+   * the following call, or it is skipped.
+   */
+  nextMessage(): { message: MboxMessage; content: () => Generator<Buffer, MessageEnd> } | null {
+    if (this.pending && !this.pending.iterated) {
+      const drain = this.contentOf(this.pending.msg);
+      while (!drain.next().done);
+    }
+    this.pending = null;
+    const at = this.next;
+    if (at >= this.win.size) return null;
+    this.win.load(at, at + LINE_LIMIT);
+    const lineEnd = this.lineEnd(at);
+    const envelope = lineEnd < 0 ? null : parseFromLine(this.win.view(at, lineEnd).toString("latin1"));
+    if (!envelope) {
+      const what = at === 0 ? "the file does not begin with a From_ line" : `no From_ line at byte ${at}`;
+      throw new NotMboxError(`not an mbox: ${what} (starts ${JSON.stringify(this.win.view(at, Math.min(at + 40, this.win.end)).toString("latin1"))})`);
+    }
+    const contentStart = lineEnd + 1;
+    const header = this.readHeader(contentStart);
+    const msg = this.frame(at, envelope, contentStart, header);
+    const entry = { msg, iterated: false };
+    this.pending = entry;
+    return {
+      message: msg,
+      content: () => {
+        entry.iterated = true;
+        return this.contentOf(msg);
+      },
+    };
+  }
+
+  private contentStart = 0;
+  private clEnd = -1;
+  private clNext = -1;
+
+  private frame(at: number, envelope: Envelope, contentStart: number, header: Buffer): MboxMessage {
+    this.contentStart = contentStart;
+    this.clEnd = -1;
+    const text = header.toString("latin1");
+    const length = /^content-length:[ \t]*(\d+)[ \t]*\r?$/im.exec(text);
+    let framing: MboxMessage["framing"] = "from";
+    let unquoting: Unquoting = this.format === "mboxo" || this.format === "mboxcl" ? "mboxo" : "mboxrd";
+    if (this.format === "auto" || this.format === "mboxcl" || this.format === "mboxcl2") {
+      const bodyStart = contentStart + header.length;
+      const boundary = length && header.length < HEADER_LIMIT ? this.contentLengthBoundary(bodyStart + Number(length[1])) : -1;
+      if (boundary >= 0) {
+        framing = "content-length";
+        this.clEnd = bodyStart + Number(length?.[1]);
+        this.clNext = boundary;
+        if (this.format === "mboxcl2") unquoting = "none";
+        else if (this.format === "auto" && this.hasBareFromLine(bodyStart, this.clEnd)) unquoting = "none";
+      } else if (this.format !== "auto") {
+        this.clFallbacks++;
+        if (this.format === "mboxcl2") unquoting = "none";
+      }
+    }
+    const pseudo = at === 0 && /^x-imap:/im.test(text) && /^subject:.*FOLDER INTERNAL DATA/im.test(text);
+    return { offset: at, envelope, header, framing, unquoting, pseudo };
+  }
+
+  private *contentOf(msg: MboxMessage): Generator<Buffer, MessageEnd> {
+    const unquoter = new Unquoter(msg.unquoting);
+    const raw = this.clEnd >= 0 ? this.clContent() : this.fromContent();
+    let step = raw.next();
+    while (!step.done) {
+      yield* unquoter.transform(step.value);
+      step = raw.next();
+    }
+    yield* unquoter.flush();
+    const { contentEnd, next } = step.value;
+    this.next = next;
+    const truncated = contentEnd === next && contentEnd > this.contentStart && this.byteAt(contentEnd - 1) !== NL;
+    return { end: next, crc: this.win.crcThrough(next), truncated };
+  }
+
+  private *clContent(): Generator<Buffer, { contentEnd: number; next: number }> {
+    let pos = this.contentStart;
+    while (pos < this.clEnd) {
+      this.win.load(pos, Math.min(this.clEnd, pos + this.win.buf.length));
+      const upTo = Math.min(this.win.end, this.clEnd);
+      yield this.win.view(pos, upTo);
+      pos = upTo;
+    }
+    this.win.load(pos, this.clNext);
+    return { contentEnd: this.clEnd, next: this.clNext };
+  }
+
+  private *fromContent(): Generator<Buffer, { contentEnd: number; next: number }> {
+    const start = this.contentStart;
+    let emitted = start;
+    let search = start;
+    for (;;) {
+      // Keep two bytes behind the search point: the blank line before a From_ line.
+      this.win.load(Math.min(emitted, search - 2), search + 64 * 1024);
+      const hit = this.win.indexOf(NL_FROM, search);
+      if (hit < 0) {
+        if (this.win.atEof) {
+          const size = this.win.size;
+          const contentEnd = Math.max(start, size - this.trailingBlankLine(size));
+          if (contentEnd > emitted) yield this.win.view(emitted, contentEnd);
+          return { contentEnd, next: size };
+        }
+        search = Math.max(search, this.win.end - (NL_FROM.length - 1));
+        if (search - 2 > emitted) {
+          yield this.win.view(emitted, search - 2);
+          emitted = search - 2;
+        }
+        continue;
+      }
+      const lineStart = hit + 1;
+      if (!this.win.atEof && this.win.end < lineStart + LINE_LIMIT * 2) {
+        this.win.load(Math.min(emitted, hit - 2), lineStart + LINE_LIMIT * 2);
+      }
+      const blank = this.blankLineBefore(lineStart, start);
+      if (blank > 0 && this.isSeparator(lineStart)) {
+        const contentEnd = lineStart - blank;
+        if (contentEnd > emitted) yield this.win.view(emitted, contentEnd);
+        return { contentEnd, next: lineStart };
+      }
+      search = lineStart;
+    }
+  }
+
+  /** Length (1 or 2) of the blank line ending just before lineStart, or 0 if that line is not blank. */
+  private blankLineBefore(lineStart: number, contentStart: number): number {
+    if (lineStart - 1 < contentStart) return 0;
+    if (this.byteAt(lineStart - 2) === NL) return 1;
+    if (lineStart - 2 >= contentStart && this.byteAt(lineStart - 2) === CR && this.byteAt(lineStart - 3) === NL) return 2;
+    return 0;
+  }
+
+  private trailingBlankLine(size: number): number {
+    if (this.byteAt(size - 1) !== NL) return 0;
+    return this.blankLineBefore(size, this.contentStart);
+  }
+
+  private isSeparator(lineStart: number): boolean {
+    const lineEnd = this.lineEnd(lineStart);
+    if (lineEnd < 0) return false;
+    if (!parseFromLine(this.win.view(lineStart, lineEnd).toString("latin1"))) return false;
+    const next = lineEnd + 1;
+    return isHeaderLine(this.win.view(next, Math.min(next + 1000, this.win.end)));
+  }
+
+  /** Offset of the newline ending the line at `at`, within LINE_LIMIT; -1 if none. */
+  private lineEnd(at: number): number {
+    const limit = Math.min(at + LINE_LIMIT, this.win.end);
+    const hit = this.win.buf.subarray(0, limit - this.win.start).indexOf(NL, at - this.win.start);
+    return hit < 0 ? -1 : hit + this.win.start;
+  }
+
+  private byteAt(offset: number): number {
+    const b = this.win.byte(offset);
+    if (b >= 0 || offset < 0 || offset >= this.win.size) return b;
+    const one = Buffer.alloc(1);
+    fs.readSync(this.fd, one, 0, 1, offset);
+    return one[0];
+  }
+
+  private readHeader(contentStart: number): Buffer {
+    this.win.load(contentStart - 2, contentStart + HEADER_LIMIT);
+    const limit = Math.min(this.win.end, contentStart + HEADER_LIMIT);
+    // The blank line ending the header; contentStart - 1 is the From_ line's newline.
+    const lf = this.win.indexOf(Buffer.from("\n\n"), contentStart - 1, limit);
+    const crlf = this.win.indexOf(Buffer.from("\n\r\n"), contentStart - 1, limit);
+    let end = limit;
+    if (lf >= 0) end = lf + 2;
+    if (crlf >= 0 && (lf < 0 || crlf < lf)) end = crlf + 3;
+    return Buffer.from(this.win.view(contentStart, Math.max(contentStart, end)));
+  }
+
+  /**
+   * If a message whose body ends at `end` would end exactly on a message boundary, the offset
+   * where the next message starts (or the file's size); otherwise -1.
+   */
+  private contentLengthBoundary(end: number): number {
+    const size = this.win.size;
+    if (end > size) return -1;
+    if (end === size) return size;
+    const probe = Buffer.alloc(Math.min(LINE_LIMIT * 2, size - end));
+    fs.readSync(this.fd, probe, 0, probe.length, end);
+    let lineStart = 0;
+    if (probe[0] === NL) lineStart = 1;
+    else if (probe[0] === CR && probe[1] === NL) lineStart = 2;
+    if (lineStart > 0 && end + lineStart === size) return size;
+    if (lineStart === 0 && this.byteAt(end - 1) !== NL) return -1;
+    if (probe.compare(FROM_, 0, FROM_.length, lineStart, lineStart + FROM_.length) !== 0) return -1;
+    const lineEnd = probe.indexOf(NL, lineStart);
+    if (lineEnd < 0 || !parseFromLine(probe.subarray(lineStart, lineEnd).toString("latin1"))) return -1;
+    return isHeaderLine(probe.subarray(lineEnd + 1, Math.min(lineEnd + 1000, probe.length))) ? end + lineStart : -1;
+  }
+
+  /** Does the body hold a line starting "From " (so its writer did not quote From_ lines)? */
+  private hasBareFromLine(from: number, to: number): boolean {
+    // Start on the newline ending the header, so a body that opens with "From " is seen too.
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let pos = from - 1;
+    while (pos < to) {
+      const got = fs.readSync(this.fd, chunk, 0, Math.min(chunk.length, to - pos), pos);
+      if (got < NL_FROM.length) return false;
+      if (chunk.subarray(0, got).indexOf(NL_FROM) >= 0) return true;
+      if (pos + got >= to) return false;
+      pos += got - (NL_FROM.length - 1);
+    }
+    return false;
+  }
+}

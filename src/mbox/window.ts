@@ -1,0 +1,82 @@
+import fs from "node:fs";
+import zlib from "node:zlib";
+
+/**
+ * A sliding window over a file read with positional reads. Offsets are file offsets.
+ * It also keeps a CRC-32 of every byte it lets go of, in file order, so the journal can
+ * tell later whether the part of the source already migrated is still the same.
+ */
+export class FileWindow {
+  buf: Buffer;
+  /** File offset of buf[0]. */
+  start: number;
+  /** File offset just past the last byte read. */
+  end: number;
+  private crc: number;
+  private crcTo: number;
+
+  constructor(
+    readonly fd: number,
+    readonly size: number,
+    from = 0,
+    crcBefore = 0,
+    capacity = 1 << 20,
+  ) {
+    this.buf = Buffer.allocUnsafe(capacity);
+    this.start = from;
+    this.end = from;
+    this.crc = crcBefore;
+    this.crcTo = from;
+  }
+
+  get atEof(): boolean {
+    return this.end >= this.size;
+  }
+
+  /** Makes [keep, to) available (as far as the file goes), dropping what lies before keep. */
+  load(keep: number, to: number): void {
+    if (to <= this.end || this.atEof) return;
+    if (keep > this.start) this.drop(Math.min(keep, this.end));
+    const need = Math.min(to, this.size) - this.start;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.end - this.start);
+      this.buf = bigger;
+    }
+    while (this.end < Math.min(to, this.size)) {
+      const at = this.end - this.start;
+      const want = Math.min(this.buf.length - at, this.size - this.end);
+      const got = fs.readSync(this.fd, this.buf, at, want, this.end);
+      if (got === 0) throw new Error(`file shrank while being read (expected ${this.size} bytes, ended at ${this.end})`);
+      this.end += got;
+    }
+  }
+
+  private drop(keep: number): void {
+    this.crcThrough(keep);
+    this.buf.copy(this.buf, 0, keep - this.start, this.end - this.start);
+    this.start = keep;
+  }
+
+  /** CRC-32 of the file's bytes [0, offset); offset must not lie before what was already summed. */
+  crcThrough(offset: number): number {
+    if (offset > this.crcTo) {
+      this.crc = zlib.crc32(this.view(this.crcTo, offset), this.crc);
+      this.crcTo = offset;
+    }
+    return this.crc;
+  }
+
+  byte(offset: number): number {
+    return offset >= this.start && offset < this.end ? this.buf[offset - this.start] : -1;
+  }
+
+  view(from: number, to: number): Buffer {
+    return this.buf.subarray(from - this.start, to - this.start);
+  }
+
+  indexOf(needle: Buffer, from: number, to = this.end): number {
+    const hit = this.buf.subarray(0, to - this.start).indexOf(needle, from - this.start);
+    return hit < 0 ? -1 : hit + this.start;
+  }
+}

@@ -1,0 +1,291 @@
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { ensureDirUnder, ensureMaildir, type Owner } from "../maildir/dirs.js";
+import { FolderWriter, type StagedMessage, type SyncPolicy } from "../maildir/delivery.js";
+import { flagsFromHeader, headerFields, infoSuffix } from "../maildir/flags.js";
+import { KeywordTable } from "../maildir/keywords.js";
+import { type Fanout, folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
+import { finalName, NameGenerator } from "../maildir/names.js";
+import { lockSource } from "../mbox/lock.js";
+import { type MboxFormat, MboxReader } from "../mbox/reader.js";
+import { Journal, type MessageRow, type SourceIdentity } from "./journal.js";
+
+export interface MailboxTask {
+  source: string;
+  user: string;
+  /** Maildir++ folder ("Archive/2019"); INBOX when absent. */
+  folder?: string;
+}
+
+export interface MigrateOptions {
+  root: string;
+  fanout: Fanout;
+  format: MboxFormat;
+  sync: SyncPolicy;
+  dryRun: boolean;
+  followSymlinks: boolean;
+  /** Owner of what is created; default (as root): the source file's uid:gid. */
+  owner?: Owner;
+  lockTimeoutMs: number;
+  /** Messages per flushed batch. */
+  batchMessages?: number;
+}
+
+export type MailboxStatus = "migrated" | "resumed" | "unchanged" | "planned" | "failed";
+
+export interface MailboxResult {
+  user: string;
+  source: string;
+  folder: string;
+  target: string;
+  status: MailboxStatus;
+  /** Messages delivered by this run (planned, in a dry run). */
+  messages: number;
+  /** Bytes delivered by this run (content bytes, as in the Maildir files). */
+  bytes: number;
+  /** Messages delivered by earlier runs of this source. */
+  previous: number;
+  skippedPseudo: number;
+  seconds: number;
+  warnings: string[];
+  error?: string;
+}
+
+export type ProgressFn = (bytesRead: number, messages: number) => void;
+
+const BATCH_BYTES = 64 * 1024 * 1024;
+
+export class SourceChangedError extends Error {}
+
+export async function migrateMailbox(task: MailboxTask, opts: MigrateOptions, progress: ProgressFn = () => undefined): Promise<MailboxResult> {
+  const started = Date.now();
+  const folder = task.folder ?? "INBOX";
+  const result: MailboxResult = {
+    user: task.user,
+    source: task.source,
+    folder,
+    target: "",
+    status: "failed",
+    messages: 0,
+    bytes: 0,
+    previous: 0,
+    skippedPseudo: 0,
+    seconds: 0,
+    warnings: [],
+  };
+  try {
+    const problem = userNameProblem(task.user) ?? (task.folder ? folderNameProblem(task.folder) : null);
+    if (problem) throw new Error(problem);
+    const maildir = userMaildir(opts.root, task.user, opts.fanout);
+    const folderDir = path.join(maildir, folderDirName(task.folder));
+    result.target = folderDir;
+    await runMailbox(task, opts, maildir, folderDir, result, progress);
+  } catch (err) {
+    result.status = "failed";
+    result.error = `${task.source}: ${(err as Error).message}`;
+  }
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
+
+function openSource(source: string, follow: boolean): number {
+  const st = fs.lstatSync(source);
+  if (st.isSymbolicLink() && !follow) throw new Error("is a symlink; refusing to follow it (use --follow-symlinks)");
+  const fd = fs.openSync(source, fs.constants.O_RDONLY | (follow ? 0 : fs.constants.O_NOFOLLOW));
+  if (!fs.fstatSync(fd).isFile()) {
+    fs.closeSync(fd);
+    throw new Error("is not a regular file");
+  }
+  return fd;
+}
+
+function identityOf(fd: number): SourceIdentity {
+  const st = fs.fstatSync(fd, { bigint: true });
+  return { dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
+}
+
+function sameIdentity(a: SourceIdentity | null, b: SourceIdentity): boolean {
+  return a !== null && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+}
+
+export function crcOfPrefix(fd: number, length: number): number {
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  let crc = 0;
+  for (let pos = 0; pos < length; ) {
+    const got = fs.readSync(fd, chunk, 0, Math.min(chunk.length, length - pos), pos);
+    if (got === 0) break;
+    crc = zlib.crc32(chunk.subarray(0, got), crc);
+    pos += got;
+  }
+  return crc;
+}
+
+/** The received time: the From_ line date, else the Date header, else the source's mtime. */
+export function receivedTime(envelopeDate: Date | null, header: Buffer, fallback: Date): Date {
+  if (envelopeDate) return envelopeDate;
+  const date = headerFields(header.toString("latin1"), ["date"]).get("date");
+  if (date) {
+    const ms = Date.parse(date.replace(/\([^)]*\)/g, "").trim());
+    if (!Number.isNaN(ms)) return new Date(ms);
+  }
+  return fallback;
+}
+
+async function runMailbox(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): Promise<void> {
+  const fd = openSource(task.source, opts.followSymlinks);
+  try {
+    if (opts.dryRun) {
+      plan(fd, opts, result, progress);
+      return;
+    }
+    const lock = await lockSource(task.source, fd, opts.lockTimeoutMs);
+    if (lock.warning) result.warnings.push(lock.warning);
+    try {
+      deliver(task, fd, opts, maildir, folderDir, result, progress);
+    } finally {
+      await lock.release();
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function plan(fd: number, opts: MigrateOptions, result: MailboxResult, progress: ProgressFn): void {
+  const reader = new MboxReader(fd, opts.format);
+  let last = 0;
+  for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
+    const content = next.content();
+    let bytes = 0;
+    let step = content.next();
+    for (; !step.done; step = content.next()) bytes += step.value.length;
+    if (next.message.pseudo) result.skippedPseudo++;
+    else {
+      result.messages++;
+      result.bytes += bytes;
+    }
+    if (step.value.truncated) result.warnings.push(`the last message (at byte ${next.message.offset}) ends without a newline: it may have been cut short`);
+    progress(step.value.end - last, 1);
+    last = step.value.end;
+  }
+  noteFallbacks(reader, result);
+  result.status = "planned";
+}
+
+function noteFallbacks(reader: MboxReader, result: MailboxResult): void {
+  if (reader.clFallbacks > 0) {
+    result.warnings.push(`${reader.clFallbacks} message(s) had no Content-Length that ends on a message boundary; framed by From_ lines instead`);
+  }
+}
+
+function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): void {
+  const st = fs.fstatSync(fd);
+  const owner = opts.owner ?? (process.getuid?.() === 0 ? { uid: st.uid, gid: st.gid } : undefined);
+  const identity = identityOf(fd);
+  ensureDirUnder(opts.root, path.dirname(maildir));
+  ensureMaildir(opts.root, maildir, { owner, ownedFrom: maildir, subfolder: false });
+  if (folderDir !== maildir) ensureMaildir(opts.root, folderDir, { owner, ownedFrom: maildir, subfolder: true });
+
+  const journal = new Journal(maildir, { durable: opts.sync === "durable" });
+  try {
+    const sourceKey = path.resolve(task.source);
+    const folderKey = task.folder ?? "INBOX";
+    const writer = new FolderWriter(folderDir, { owner, sync: opts.sync });
+    const known = journal.source(sourceKey, folderKey);
+    let from = 0;
+    let crcBefore = 0;
+    let seq = 0;
+    if (known) {
+      journal.settle(known.id, (row) => writer.isPublished(row.subdir, row.name, row.name.split(",")[0]));
+      const last = journal.last(known.id);
+      result.previous = last ? last.seq + 1 : 0;
+      if (known.state === "done" && sameIdentity(known.identity, identity)) {
+        result.status = "unchanged";
+        return;
+      }
+      if (last) {
+        if (last.end > st.size || crcOfPrefix(fd, last.end) !== last.crc) {
+          throw new SourceChangedError(
+            `changed since ${result.previous} message(s) were migrated from it (the first ${last.end} bytes are no longer the same); refusing to continue. Verify the Maildir, then move ${path.join(maildir, "mailstore-journal.sqlite")} aside to migrate it afresh`,
+          );
+        }
+        from = last.end;
+        crcBefore = last.crc;
+        seq = last.seq + 1;
+      }
+    }
+    const sourceId = journal.start(sourceKey, folderKey);
+    const tmpPrefix = `mailstore.${sourceId}.`;
+    writer.removeStale(tmpPrefix);
+
+    const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore });
+    const names = new NameGenerator();
+    const keywords = new KeywordTable(folderDir);
+    const batchLimit = opts.batchMessages ?? 1000;
+    let staged: StagedMessage[] = [];
+    let rows: MessageRow[] = [];
+    let stagedBytes = 0;
+    let position = from;
+
+    const commit = () => {
+      if (staged.length === 0) return;
+      writer.flush(staged);
+      keywords.save(owner);
+      journal.recordPending(sourceId, rows);
+      writer.publish(staged);
+      journal.markDone(sourceId, rows[0].seq, rows[rows.length - 1].seq);
+      staged = [];
+      rows = [];
+      stagedBytes = 0;
+    };
+
+    for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
+      const { message } = next;
+      if (message.pseudo) {
+        const content = next.content();
+        let step = content.next();
+        while (!step.done) step = content.next();
+        result.skippedPseudo++;
+        progress(step.value.end - position, 0);
+        position = step.value.end;
+        continue;
+      }
+      const flags = flagsFromHeader(message.header);
+      const info = flags.cur ? infoSuffix(flags.flags, keywords.letters(flags.keywords)) : null;
+      const tmpName = `${tmpPrefix}${seq}`;
+      const out = writer.open(tmpName);
+      let size = 0;
+      let end: { end: number; crc: number; truncated: boolean };
+      try {
+        const content = next.content();
+        let step = content.next();
+        for (; !step.done; step = content.next()) {
+          writer.write(out, step.value);
+          size += step.value.length;
+        }
+        end = step.value;
+      } finally {
+        writer.close(out, receivedTime(message.envelope.date, message.header, st.mtime));
+      }
+      if (end.truncated) result.warnings.push(`the last message (at byte ${message.offset}) ends without a newline: it may have been cut short; migrated as it stands`);
+      const name = finalName(names.next(), size, info);
+      const subdir = flags.cur ? "cur" : "new";
+      staged.push({ tmpName, finalName: name, subdir });
+      rows.push({ seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size });
+      seq++;
+      stagedBytes += size;
+      result.messages++;
+      result.bytes += size;
+      progress(end.end - position, 1);
+      position = end.end;
+      if (staged.length >= batchLimit || stagedBytes >= BATCH_BYTES) commit();
+    }
+    commit();
+    noteFallbacks(reader, result);
+    if (keywords.dropped.size > 0) result.warnings.push(`more than 26 keywords: not kept as Maildir flags: ${[...keywords.dropped].join(" ")}`);
+    journal.finish(sourceId, identity);
+    result.status = result.previous > 0 ? "resumed" : "migrated";
+  } finally {
+    journal.close();
+  }
+}

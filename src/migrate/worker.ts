@@ -1,0 +1,28 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { type MailboxTask, type MigrateOptions, migrateMailbox } from "./mailbox.js";
+import { verifyMailbox } from "./verify.js";
+
+/** Runs migrate (or verify) tasks sent by the pool, reporting progress at most every 100 ms. */
+const shared = workerData as { mode: "migrate" | "verify"; options: MigrateOptions };
+const port = parentPort;
+if (!port) throw new Error("worker.ts runs only as a worker thread");
+
+port.on("message", async ({ index, task }: { index: number; task: MailboxTask }) => {
+  let bytes = 0;
+  let messages = 0;
+  let last = 0;
+  const progress = (b: number, m: number) => {
+    bytes += b;
+    messages += m;
+    const now = Date.now();
+    if (now - last >= 100) {
+      port.postMessage({ type: "progress", index, bytes, messages });
+      bytes = 0;
+      messages = 0;
+      last = now;
+    }
+  };
+  const result = shared.mode === "verify" ? await verifyMailbox(task, shared.options, progress) : await migrateMailbox(task, shared.options, progress);
+  port.postMessage({ type: "progress", index, bytes, messages });
+  port.postMessage({ type: "result", index, result });
+});

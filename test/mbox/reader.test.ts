@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { type MboxFormat, MboxReader, NotMboxError } from "../../src/mbox/reader.js";
+import { buildMbox, FIXTURES, realMessages, tempDir, type Writer } from "../helpers/mbox.js";
+
+function readAll(file: string, format: MboxFormat = "auto", opts: { chunk?: number } = {}) {
+  const fd = fs.openSync(file, "r");
+  try {
+    const reader = new MboxReader(fd, format);
+    const out: Array<{ bytes: Buffer; framing: string; pseudo: boolean; truncated: boolean; end: number }> = [];
+    for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
+      const parts: Buffer[] = [];
+      const content = next.content();
+      let step = content.next();
+      for (; !step.done; step = content.next()) parts.push(Buffer.from(step.value));
+      out.push({ bytes: Buffer.concat(parts), framing: next.message.framing, pseudo: next.message.pseudo, truncated: step.value.truncated, end: step.value.end });
+    }
+    void opts;
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function write(dir: string, name: string, data: Buffer | string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, data);
+  return file;
+}
+
+const dir = tempDir();
+const lf = realMessages("lf").map((m) => m.bytes);
+
+for (const writer of ["mboxrd", "mboxo", "mboxcl", "mboxcl2"] as Writer[]) {
+  test(`${writer}: every real message comes back byte for byte, read as ${writer} and as auto`, () => {
+    const built = buildMbox(lf, writer);
+    const file = write(dir, `${writer}.mbox`, built.mbox);
+    for (const format of [writer, "auto"] as MboxFormat[]) {
+      if (writer === "mboxo" && format === "auto") continue; // auto reads as mboxrd: see the next test
+      const got = readAll(file, format);
+      assert.equal(got.length, built.expected.length, `${format}: message count`);
+      got.forEach((m, i) => assert.ok(m.bytes.equals(built.expected[i]), `${format}: message ${i} differs`));
+    }
+  });
+}
+
+test("auto reads an mboxo file exactly unless a body held a >From line of its own", () => {
+  const built = buildMbox(lf, "mboxo");
+  const file = write(dir, "mboxo-auto.mbox", built.mbox);
+  const got = readAll(file, "auto");
+  assert.equal(got.length, built.expected.length);
+  got.forEach((m, i) => {
+    if (!/^>+From /m.test(built.expected[i].toString("latin1"))) assert.ok(m.bytes.equals(built.expected[i]), `message ${i}`);
+  });
+});
+
+test("the fixtures hold From lines in bodies, so quoting is really exercised", () => {
+  assert.ok(lf.filter((m) => /^From /m.test(m.toString("latin1"))).length >= 5);
+});
+
+test("CRLF files: the blank CRLF line before From_ is framing", () => {
+  const crlf = realMessages("crlf").map((m) => m.bytes);
+  const built = buildMbox(crlf, "mboxrd", { crlf: true });
+  const got = readAll(write(dir, "crlf.mbox", built.mbox));
+  assert.equal(got.length, crlf.length);
+  got.forEach((m, i) => assert.ok(m.bytes.equals(built.expected[i]), `message ${i}`));
+});
+
+test("real sisimai mbox: 37 messages, and the one-message file", () => {
+  assert.equal(readAll(path.join(FIXTURES, "mbox", "mbox-0")).length, 37);
+  assert.equal(readAll(path.join(FIXTURES, "mbox", "mbox-1")).length, 1);
+});
+
+test("an empty file is an empty mailbox; one without a From_ line is not an mbox", () => {
+  assert.equal(readAll(path.join(FIXTURES, "mbox", "size-0")).length, 0);
+  assert.throws(() => readAll(path.join(FIXTURES, "mbox", "size-2")), NotMboxError);
+  assert.throws(() => readAll(write(dir, "eml", lf[0])), /does not begin with a From_ line/);
+});
+
+test("a From line in a body counts only after a blank line, when it parses and a header follows", () => {
+  const text = [
+    "From a@b Mon Jan  1 12:00:00 2001",
+    "Subject: one",
+    "",
+    "body",
+    "From a@b Mon Jan  1 12:00:00 2001", // no blank line before: content
+    "",
+    "From here on it is text.", // blank line, but no date: content
+    "",
+    "From a@b Mon Jan  1 12:00:00 2001", // parses, but no header line follows: content
+    "just text",
+    "",
+    "From c@d Tue Jan  2 12:00:00 2001",
+    "Subject: two",
+    "",
+    "second",
+    "",
+  ].join("\n");
+  const got = readAll(write(dir, "tricky.mbox", text), "mboxo");
+  assert.equal(got.length, 2);
+  assert.match(got[0].bytes.toString(), /^Subject: one\n\nbody\nFrom a@b.*\n\nFrom here on it is text.\n\nFrom a@b.*\njust text\n$/);
+  assert.equal(got[1].bytes.toString(), "Subject: two\n\nsecond\n");
+});
+
+test("a file without a final newline: the last message passes as it stands, flagged", () => {
+  const got = readAll(write(dir, "nonl.mbox", "From a@b Mon Jan  1 12:00:00 2001\nSubject: x\n\nno newline"));
+  assert.equal(got[0].bytes.toString(), "Subject: x\n\nno newline");
+  assert.equal(got[0].truncated, true);
+});
+
+test("8-bit, NUL and lone CR bytes and very long lines pass through", () => {
+  const body = Buffer.concat([Buffer.from("Subject: bin\n\n"), Buffer.from([0, 1, 0xff, 0x0d, 0x41, 0x0a]), Buffer.alloc(3 * 1024 * 1024, 0x61), Buffer.from("\n")]);
+  const mbox = Buffer.concat([Buffer.from("From a@b Mon Jan  1 12:00:00 2001\n"), body, Buffer.from("\n")]);
+  const got = readAll(write(dir, "bin.mbox", mbox));
+  assert.ok(got[0].bytes.equals(body));
+});
+
+test("the folder-data pseudo message is marked", () => {
+  const pseudo = "From MAILER_DAEMON Wed Oct 10 10:10:10 2001\nDate: Wed, 10 Oct 2001 10:10:10 +0000\nFrom: Mail System Internal Data <MAILER-DAEMON@host>\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 1002704010 0000000002\nStatus: RO\n\nThis text is part of the internal format of your mail folder.\n\n";
+  const got = readAll(write(dir, "pseudo.mbox", `${pseudo}From a@b Mon Jan  1 12:00:00 2001\nSubject: real\n\nhi\n\n`));
+  assert.deepEqual(got.map((m) => m.pseudo), [true, false]);
+});
+
+test("auto: Content-Length that misses the boundary is ignored; From_ framing applies", () => {
+  const text = "From a@b Mon Jan  1 12:00:00 2001\nContent-Length: 999\n\nbody\n\nFrom c@d Mon Jan  1 12:00:00 2001\nSubject: 2\n\nx\n\n";
+  const got = readAll(write(dir, "badcl.mbox", text));
+  assert.deepEqual(got.map((m) => m.framing), ["from", "from"]);
+  assert.equal(got[0].bytes.toString(), "Content-Length: 999\n\nbody\n");
+});
+
+test("a 12 MB message streams in pieces with a window that stays small", () => {
+  const big = Buffer.concat([Buffer.from("Subject: big\n\n"), Buffer.alloc(12 * 1024 * 1024, "x\n")]);
+  const file = write(dir, "big.mbox", Buffer.concat([Buffer.from("From a@b Mon Jan  1 12:00:00 2001\n"), big, Buffer.from("\nFrom a@b Mon Jan  1 12:00:00 2001\nSubject: s\n\nsmall\n")]));
+  const fd = fs.openSync(file, "r");
+  const reader = new MboxReader(fd, "auto");
+  const first = reader.nextMessage();
+  let pieces = 0;
+  let total = 0;
+  let largest = 0;
+  for (const piece of first?.content() ?? []) {
+    pieces++;
+    total += piece.length;
+    largest = Math.max(largest, piece.length);
+  }
+  assert.equal(total, big.length);
+  assert.ok(pieces >= 10 && largest <= 1 << 20, `${pieces} pieces, largest ${largest}`);
+  assert.ok(reader.nextMessage());
+  fs.closeSync(fd);
+});
