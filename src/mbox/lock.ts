@@ -17,7 +17,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Locks an mbox as mail delivery agents do (Postfix local, procmail, Dovecot): a dotlock
  * <mbox>.lock created with the NFS-safe link() method, then a shared fcntl lock on the open
  * file, so no delivery can append while the file is read. Waits up to timeoutMs for each.
- * A stale dotlock is never broken: the mailbox fails and a later run retries it.
+ * The dotlock holds "pid:host". One naming this host and a process that no longer exists
+ * (a run killed with -9) is broken; any other is waited for, then the mailbox fails and a
+ * later run retries it.
  */
 export async function lockSource(mboxPath: string, fd: number, timeoutMs: number): Promise<SourceLock> {
   const deadline = Date.now() + timeoutMs;
@@ -51,7 +53,7 @@ async function takeDotlock(mboxPath: string, deadline: number): Promise<{ releas
   const lockPath = `${mboxPath}.lock`;
   const tmp = `${lockPath}.${os.hostname()}.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
-    fs.writeFileSync(tmp, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+    fs.writeFileSync(tmp, `${process.pid}:${os.hostname()}\n`, { flag: "wx", mode: 0o600 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
@@ -68,6 +70,7 @@ async function takeDotlock(mboxPath: string, deadline: number): Promise<{ releas
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
         // On NFS link() can succeed yet report failure: the link count tells.
         if (fs.statSync(tmp).nlink === 2) break;
+        if (breakIfOrphaned(lockPath)) continue;
         if (Date.now() >= deadline) {
           const age = ageOf(lockPath);
           throw new LockTimeoutError(`${mboxPath} is locked: ${lockPath} exists${age === null ? "" : ` (${age} s old)`}; a delivery or mail client holds it. Retry later, or remove it if it is stale`);
@@ -88,6 +91,31 @@ async function takeDotlock(mboxPath: string, deadline: number): Promise<{ releas
   } finally {
     fs.rmSync(tmp, { force: true });
   }
+}
+
+/** Removes a dotlock left by a dead process of this host; true if it did. */
+function breakIfOrphaned(lockPath: string): boolean {
+  let owner: string;
+  try {
+    owner = fs.readFileSync(lockPath, "utf8").trim();
+  } catch {
+    return false;
+  }
+  const m = /^(\d+):(.+)$/.exec(owner);
+  if (!m || m[2] !== os.hostname() || Number(m[1]) === process.pid) return false;
+  try {
+    process.kill(Number(m[1]), 0);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") return false;
+  }
+  try {
+    // Only remove the very lock file read above.
+    if (fs.readFileSync(lockPath, "utf8").trim() === owner) fs.unlinkSync(lockPath);
+  } catch {
+    // someone else removed it
+  }
+  return true;
 }
 
 function ageOf(file: string): number | null {

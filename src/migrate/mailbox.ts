@@ -182,6 +182,7 @@ function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, maildir: s
   const st = fs.fstatSync(fd);
   const owner = opts.owner ?? (process.getuid?.() === 0 ? { uid: st.uid, gid: st.gid } : undefined);
   const identity = identityOf(fd);
+  fs.mkdirSync(opts.root, { recursive: true, mode: 0o711 });
   ensureDirUnder(opts.root, path.dirname(maildir));
   ensureMaildir(opts.root, maildir, { owner, ownedFrom: maildir, subfolder: false });
   if (folderDir !== maildir) ensureMaildir(opts.root, folderDir, { owner, ownedFrom: maildir, subfolder: true });

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { execSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { mailstore } from "../helpers/cli.js";
+import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir, type Writer } from "../helpers/mbox.js";
+
+const md5path = (root: string, user: string) => {
+  const h = execSync(`printf %s '${user}' | md5sum`).toString();
+  return path.join(root, h.slice(0, 2), h.slice(2, 4), user);
+};
+
+test("every mbox variant, CRLF and the real sisimai mbox migrate exactly; JSON summary; exit 0", () => {
+  const dir = tempDir();
+  const spool = path.join(dir, "spool");
+  fs.mkdirSync(spool);
+  const lf = realMessages("lf").map((m) => m.bytes);
+  const expected = new Map<string, Buffer[]>();
+  for (const writer of ["mboxrd", "mboxo", "mboxcl", "mboxcl2"] as Writer[]) {
+    const msgs = writer === "mboxo" ? lf.filter((m) => !/^>+From /m.test(m.toString("latin1"))) : lf;
+    const built = buildMbox(msgs, writer);
+    fs.writeFileSync(path.join(spool, writer), built.mbox);
+    expected.set(writer, built.expected);
+  }
+  const crlf = buildMbox(realMessages("crlf").map((m) => m.bytes), "mboxrd", { crlf: true });
+  fs.writeFileSync(path.join(spool, "windows"), crlf.mbox);
+  expected.set("windows", crlf.expected);
+  fs.copyFileSync(path.join(FIXTURES, "mbox", "mbox-0"), path.join(spool, "sisimai"));
+
+  const root = path.join(dir, "root");
+  const r = mailstore(["migrate", "--root", root, "--json", path.join(spool, "*")]);
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.equal(summary.totals.mailboxes, 6);
+  assert.equal(summary.totals.failed, 0);
+  for (const m of summary.mailboxes) {
+    assert.deepEqual(Object.keys(m).filter((k) => ["user", "source", "target", "messages", "bytes", "seconds", "status"].includes(k)).length, 7);
+    assert.equal(m.target, md5path(root, m.user));
+  }
+  for (const [user, msgs] of expected) {
+    const got = maildirMessages(md5path(root, user));
+    assert.equal(got.length, msgs.length, user);
+    got.forEach((m, i) => assert.ok(m.bytes.equals(msgs[i]), `${user} message ${i}`));
+  }
+  assert.equal(maildirMessages(md5path(root, "sisimai")).length, 37);
+  const v = mailstore(["verify", "--root", root, path.join(spool, "*")]);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  assert.match(v.stdout, /6 of 6 mailboxes match/);
+});
+
+test("a bad file beside good ones fails alone, loudly, untouched; exit 1", () => {
+  const dir = tempDir();
+  const spool = path.join(dir, "spool");
+  fs.mkdirSync(spool);
+  fs.writeFileSync(path.join(spool, "good1"), buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+  fs.copyFileSync(path.join(FIXTURES, "eml", "lf", realMessages("lf", 1)[0].name), path.join(spool, "notmbox"));
+  fs.writeFileSync(path.join(spool, "good2"), buildMbox(realMessages("lf", 4).map((m) => m.bytes), "mboxrd").mbox);
+  fs.copyFileSync(path.join(FIXTURES, "mbox", "size-0"), path.join(spool, "empty"));
+  const before = fs.readFileSync(path.join(spool, "notmbox"));
+  const root = path.join(dir, "root");
+  const r = mailstore(["migrate", "--root", root, "--jobs", "2", ...["good1", "notmbox", "good2", "empty"].map((f) => path.join(spool, f))]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /FAILED notmbox: .*spool\/notmbox: not an mbox: the file does not begin with a From_ line/);
+  assert.equal(maildirMessages(md5path(root, "good1")).length, 3);
+  assert.equal(maildirMessages(md5path(root, "good2")).length, 4);
+  assert.equal(maildirMessages(md5path(root, "empty")).length, 0);
+  assert.ok(fs.readFileSync(path.join(spool, "notmbox")).equals(before));
+  assert.match(r.stdout, /from 3 of 4 mailboxes.*1 failed/);
+});
+
+test("symlinked source refused, usage errors exit 2, path prints the hashed home", () => {
+  const dir = tempDir();
+  const real = path.join(dir, "real");
+  fs.writeFileSync(real, buildMbox(realMessages("lf", 2).map((m) => m.bytes), "mboxrd").mbox);
+  fs.symlinkSync(real, path.join(dir, "ivan"));
+  const root = path.join(dir, "root");
+  const r = mailstore(["migrate", "--root", root, path.join(dir, "ivan")]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /symlink.*--follow-symlinks/);
+  assert.equal(mailstore(["migrate", "--root", root, "--follow-symlinks", path.join(dir, "ivan")]).status, 0);
+
+  assert.equal(mailstore(["migrate", "--root", root, "--user", "x", real, real]).status, 2);
+  assert.equal(mailstore(["migrate", "--root", root, "--format", "weird", real]).status, 2);
+  assert.equal(mailstore(["migrate", "--root", root, "--fanout", "1", real]).status, 2, "a root keeps its fanout");
+  assert.equal(mailstore(["migrate", "--root", root]).status, 2);
+  const bad = mailstore(["migrate", "--root", root, "--user", "../etc", real]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /contains "\/"/);
+
+  const p = mailstore(["path", "--root", root, "alice"]);
+  assert.equal(p.stdout.trim(), md5path(root, "alice"));
+});
+
+test("--from-list and --folder place mail in users' folders; dry run writes nothing", () => {
+  const dir = tempDir();
+  const a = path.join(dir, "a.mbox");
+  const b = path.join(dir, "b.mbox");
+  fs.writeFileSync(a, buildMbox(realMessages("lf", 2).map((m) => m.bytes), "mboxrd").mbox);
+  fs.writeFileSync(b, buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+  const list = path.join(dir, "list");
+  fs.writeFileSync(list, `# path user folder\n${a} judy\n${b} judy Sent\n`);
+  const root = path.join(dir, "root");
+  const dry = mailstore(["migrate", "--root", root, "--dry-run", "--from-list", list]);
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /would migrate 5 messages/);
+  assert.equal(fs.existsSync(root), false);
+  const r = mailstore(["migrate", "--root", root, "--from-list", list]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(maildirMessages(md5path(root, "judy")).length, 2);
+  assert.equal(maildirMessages(path.join(md5path(root, "judy"), ".Sent")).length, 3);
+  const again = mailstore(["migrate", "--root", root, "--json", "--from-list", list]);
+  assert.deepEqual(JSON.parse(again.stdout).mailboxes.map((m: { status: string }) => m.status), ["unchanged", "unchanged"]);
+});

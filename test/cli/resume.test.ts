@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { userMaildir } from "../../src/maildir/layout.js";
+import { CLI, mailstore } from "../helpers/cli.js";
+import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function delivered(maildir: string): string[] {
+  return ["new", "cur"].flatMap((sub) => {
+    const dir = path.join(maildir, sub);
+    return fs.existsSync(dir) ? fs.readdirSync(dir).map((n) => path.join(dir, n)) : [];
+  });
+}
+
+test("kill -9 at several moments, then the same command: every message exactly once", async () => {
+  const dir = tempDir();
+  const src = path.join(dir, "kate");
+  // 4,000 real messages: several journal batches, long enough to be killed mid-way.
+  const lf = realMessages("lf").map((m) => m.bytes);
+  const msgs = Array.from({ length: 4000 }, (_, i) => lf[i % lf.length]);
+  const built = buildMbox(msgs, "mboxrd");
+  fs.writeFileSync(src, built.mbox);
+  const root = path.join(dir, "root");
+  const maildir = userMaildir(root, "kate");
+  const args = ["migrate", "--root", root, "--no-progress", src];
+
+  let kills = 0;
+  for (const threshold of [1, 1500, 2600]) {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: "ignore" });
+    const exited = new Promise((r) => child.on("exit", r));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && delivered(maildir).length < threshold && child.exitCode === null) await sleep(5);
+    if (child.exitCode === null) {
+      child.kill("SIGKILL");
+      kills++;
+    }
+    await exited;
+    // Whatever is visible is whole: each file is exactly one source message.
+    const sizes = new Set(built.expected.map((m) => m.length));
+    for (const file of delivered(maildir)) assert.ok(sizes.has(fs.statSync(file).size), `partial file ${file}`);
+  }
+  assert.ok(kills >= 1, "the run was never interrupted");
+  const final = mailstore(args);
+  assert.equal(final.status, 0, final.stderr);
+  const files = delivered(maildir);
+  assert.equal(files.length, msgs.length);
+  const v = mailstore(["verify", "--root", root, src]);
+  assert.equal(v.status, 0, v.stdout);
+  assert.equal(mailstore(args).stdout.includes("already migrated"), true);
+});

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { flagsFromHeader, infoSuffix } from "../../src/maildir/flags.js";
+import { KeywordTable } from "../../src/maildir/keywords.js";
+import { baseOf, finalName, maildirHost, NameGenerator } from "../../src/maildir/names.js";
+import { tempDir } from "../helpers/mbox.js";
+
+const flags = (header: string) => flagsFromHeader(Buffer.from(`${header}\n\nbody\n`));
+
+test("Status and X-Status map to Maildir flags", () => {
+  assert.deepEqual(flags("Status: RO\nX-Status: AFDT"), { flags: "DFRST", cur: true, keywords: [] });
+  assert.deepEqual(flags("Status: O"), { flags: "", cur: true, keywords: [] });
+  assert.deepEqual(flags("Subject: new mail"), { flags: "", cur: false, keywords: [] });
+  assert.deepEqual(flags("X-Status: F"), { flags: "F", cur: true, keywords: [] });
+});
+
+test("only the header block counts; a Status line in the body does not", () => {
+  assert.deepEqual(flagsFromHeader(Buffer.from("Subject: x\n\nStatus: RO\n")), { flags: "", cur: false, keywords: [] });
+});
+
+test("X-Keywords become keywords, folded or comma separated", () => {
+  assert.deepEqual(flags("X-Keywords: $Forwarded Junk,\n NonJunk").keywords, ["$Forwarded", "Junk", "NonJunk"]);
+});
+
+test("info suffix: flags and keyword letters in ASCII order", () => {
+  assert.equal(infoSuffix("SF", "ba"), ":2,FSab");
+});
+
+test("keywords get letters and a dovecot-keywords file, keeping entries already there", () => {
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, "dovecot-keywords"), "0 $Label1\n");
+  const table = new KeywordTable(dir);
+  assert.equal(table.letters(["Junk", "$Label1"]), "ba");
+  table.save();
+  assert.equal(fs.readFileSync(path.join(dir, "dovecot-keywords"), "utf8"), "0 $Label1\n1 Junk\n");
+  const many = Array.from({ length: 30 }, (_, i) => `k${i}`);
+  const full = new KeywordTable(dir);
+  assert.equal(full.letters(many).length, 24);
+  assert.equal(full.dropped.size, 6);
+});
+
+test("names are unique, carry S=size and sort in delivery order", () => {
+  const gen = new NameGenerator(1_700_000_000_000, "mx1");
+  const names = Array.from({ length: 1500 }, () => gen.next());
+  assert.equal(new Set(names).size, names.length);
+  assert.match(names[0], /^1700000000\.M0P\d+R[0-9a-f]{8}\.mx1$/);
+  const full = finalName(names[0], 1234, ":2,S");
+  assert.match(full, /,S=1234:2,S$/);
+  assert.equal(baseOf(full), names[0]);
+  assert.equal(maildirHost("a/b:c"), "a\\057b\\072c");
+});

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { userMaildir } from "../../src/maildir/layout.js";
+import { type MigrateOptions, migrateMailbox } from "../../src/migrate/mailbox.js";
+import { verifyMailbox } from "../../src/migrate/verify.js";
+import { buildMbox, maildirMessages, realMessages, tempDir } from "../helpers/mbox.js";
+
+const base = (root: string): MigrateOptions => ({ root, fanout: [2, 2], format: "auto", sync: "durable", dryRun: false, followSymlinks: false, lockTimeoutMs: 2000 });
+
+test("a mailbox lands byte for byte, in order, with flags, dates and S= sizes", async () => {
+  const dir = tempDir();
+  const msgs = realMessages("lf", 30).map((m) => m.bytes);
+  const extra = msgs.map((_, i) => (i % 3 === 0 ? "Status: RO\nX-Status: A\n" : i % 3 === 1 ? "Status: O\n" : ""));
+  const built = buildMbox(msgs, "mboxrd", { extraHeaders: extra });
+  const src = path.join(dir, "alice");
+  fs.writeFileSync(src, built.mbox);
+  const r = await migrateMailbox({ source: src, user: "alice" }, base(path.join(dir, "root")));
+  assert.equal(r.status, "migrated", r.error);
+  assert.equal(r.messages, 30);
+  const got = maildirMessages(userMaildir(path.join(dir, "root"), "alice"));
+  assert.equal(got.length, 30);
+  got.forEach((m, i) => {
+    assert.ok(m.bytes.equals(built.expected[i]), `message ${i}`);
+    assert.match(m.name, new RegExp(`,S=${m.bytes.length}(:2,|$)`));
+    if (i % 3 === 0) assert.ok(m.sub === "cur" && m.name.endsWith(":2,RS"), m.name);
+    if (i % 3 === 1) assert.ok(m.sub === "cur" && m.name.endsWith(":2,"), m.name);
+    if (i % 3 === 2) assert.ok(m.sub === "new" && !m.name.includes(":"), m.name);
+  });
+  // mtime is the From_ line date (the first one is zone-less: local time)
+  const first = fs.statSync(path.join(userMaildir(path.join(dir, "root"), "alice"), got[0].sub, got[0].name));
+  assert.equal(first.mtime.getTime(), new Date(2001, 0, 1, 12, 0, 0).getTime());
+  const second = fs.statSync(path.join(userMaildir(path.join(dir, "root"), "alice"), got[1].sub, got[1].name));
+  assert.equal(second.mtime.toISOString(), "2002-09-03T12:34:56.000Z");
+  const mode = fs.statSync(path.join(userMaildir(path.join(dir, "root"), "alice"), "cur")).mode & 0o777;
+  assert.equal(mode, 0o700);
+  assert.equal(fs.statSync(path.join(userMaildir(path.join(dir, "root"), "alice"), got[0].sub, got[0].name)).mode & 0o777, 0o600);
+  assert.equal(fs.readdirSync(path.join(userMaildir(path.join(dir, "root"), "alice"), "tmp")).length, 0);
+});
+
+test("the folder-data pseudo message is not migrated; folders are Maildir++", async () => {
+  const dir = tempDir();
+  const src = path.join(dir, "bob");
+  const pseudo = "From MAILER_DAEMON Wed Oct 10 10:10:10 2001\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 1002704010 0000000002\n\ninternal\n\n";
+  const built = buildMbox(realMessages("lf", 2).map((m) => m.bytes), "mboxrd");
+  fs.writeFileSync(src, Buffer.concat([Buffer.from(pseudo), built.mbox]));
+  const r = await migrateMailbox({ source: src, user: "bob", folder: "Archive/2019" }, base(path.join(dir, "root")));
+  assert.equal(r.status, "migrated", r.error);
+  assert.equal(r.skippedPseudo, 1);
+  const folder = path.join(userMaildir(path.join(dir, "root"), "bob"), ".Archive.2019");
+  assert.ok(fs.existsSync(path.join(folder, "maildirfolder")));
+  assert.equal(maildirMessages(folder).length, 2);
+});
+
+test("a rerun adds nothing; a grown source adds only the new messages; a rewritten one fails untouched", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const src = path.join(dir, "carol");
+  const all = realMessages("lf", 12).map((m) => m.bytes);
+  fs.writeFileSync(src, buildMbox(all.slice(0, 8), "mboxrd").mbox);
+  assert.equal((await migrateMailbox({ source: src, user: "carol" }, base(root))).messages, 8);
+  const again = await migrateMailbox({ source: src, user: "carol" }, base(root));
+  assert.equal(again.status, "unchanged");
+  assert.equal(again.messages, 0);
+  fs.appendFileSync(src, buildMbox(all.slice(8), "mboxrd").mbox);
+  const grown = await migrateMailbox({ source: src, user: "carol" }, base(root));
+  assert.equal(grown.status, "resumed", grown.error);
+  assert.equal(grown.messages, 4);
+  assert.equal(maildirMessages(userMaildir(root, "carol")).length, 12);
+  const v = await verifyMailbox({ source: src, user: "carol" }, base(root));
+  assert.equal(v.status, "ok", JSON.stringify(v));
+
+  const before = fs.readFileSync(src);
+  const rewritten = Buffer.from(before);
+  rewritten[before.indexOf("Subject") + 2] ^= 0x20;
+  fs.writeFileSync(src, rewritten);
+  const changed = await migrateMailbox({ source: src, user: "carol" }, base(root));
+  assert.equal(changed.status, "failed");
+  assert.match(changed.error ?? "", /changed since 12 message\(s\) were migrated/);
+  assert.ok(fs.readFileSync(src).equals(rewritten));
+  assert.equal(maildirMessages(userMaildir(root, "carol")).length, 12);
+});
+
+test("a dry run reads and plans but writes nothing", async () => {
+  const dir = tempDir();
+  const src = path.join(dir, "dave");
+  fs.writeFileSync(src, buildMbox(realMessages("lf", 5).map((m) => m.bytes), "mboxrd").mbox);
+  const r = await migrateMailbox({ source: src, user: "dave" }, { ...base(path.join(dir, "root")), dryRun: true });
+  assert.equal(r.status, "planned");
+  assert.equal(r.messages, 5);
+  assert.equal(fs.existsSync(path.join(dir, "root")), false);
+});
+
+test("verify names missing, extra and different messages", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const src = path.join(dir, "erin");
+  fs.writeFileSync(src, buildMbox(realMessages("lf", 6).map((m) => m.bytes), "mboxrd").mbox);
+  await migrateMailbox({ source: src, user: "erin" }, base(root));
+  const maildir = userMaildir(root, "erin");
+  const files = maildirMessages(maildir);
+  fs.unlinkSync(path.join(maildir, files[1].sub, files[1].name));
+  fs.appendFileSync(path.join(maildir, files[2].sub, files[2].name), "tampered\n");
+  fs.copyFileSync(path.join(maildir, files[3].sub, files[3].name), path.join(maildir, "new", "1.dup.host"));
+  const v = await verifyMailbox({ source: src, user: "erin" }, base(root));
+  assert.equal(v.status, "differs");
+  assert.deepEqual(v.missing.map((m) => m.message), [2]);
+  assert.deepEqual(v.different.map((d) => d.message), [3]);
+  assert.deepEqual(v.extra, ["new/1.dup.host"]);
+});
+
+test("a symlinked source is refused unless asked; a symlink inside the target is never followed", async () => {
+  const dir = tempDir();
+  const real = path.join(dir, "real");
+  fs.writeFileSync(real, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd").mbox);
+  fs.symlinkSync(real, path.join(dir, "frank"));
+  const refused = await migrateMailbox({ source: path.join(dir, "frank"), user: "frank" }, base(path.join(dir, "root")));
+  assert.match(refused.error ?? "", /symlink/);
+  const followed = await migrateMailbox({ source: path.join(dir, "frank"), user: "frank" }, { ...base(path.join(dir, "root")), followSymlinks: true });
+  assert.equal(followed.status, "migrated", followed.error);
+
+  const root = path.join(dir, "root2");
+  const outside = path.join(dir, "outside");
+  fs.mkdirSync(outside);
+  const userDir = userMaildir(root, "gina");
+  fs.mkdirSync(path.dirname(userDir), { recursive: true });
+  fs.symlinkSync(outside, userDir);
+  const r = await migrateMailbox({ source: real, user: "gina" }, base(root));
+  assert.equal(r.status, "failed");
+  assert.match(r.error ?? "", /symlink/);
+  assert.deepEqual(fs.readdirSync(outside), []);
+});
+
+test("a locked mbox waits, then fails alone", async () => {
+  const dir = tempDir();
+  const src = path.join(dir, "hank");
+  fs.writeFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd").mbox);
+  fs.writeFileSync(`${src}.lock`, "999\n");
+  const r = await migrateMailbox({ source: src, user: "hank" }, { ...base(path.join(dir, "root")), lockTimeoutMs: 300 });
+  assert.equal(r.status, "failed");
+  assert.match(r.error ?? "", /hank\.lock exists/);
+  fs.unlinkSync(`${src}.lock`);
+  const ok = await migrateMailbox({ source: src, user: "hank" }, base(path.join(dir, "root")));
+  assert.equal(ok.status, "migrated");
+  assert.equal(fs.existsSync(`${src}.lock`), false);
+});
+
+test("a dotlock left by a dead mailstore of this host is broken; one held by a live process is not", async () => {
+  const dir = tempDir();
+  const src = path.join(dir, "lena");
+  fs.writeFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd").mbox);
+  fs.writeFileSync(`${src}.lock`, `${2 ** 22 + 12345}:${os.hostname()}\n`);
+  const ok = await migrateMailbox({ source: src, user: "lena" }, { ...base(path.join(dir, "root")), lockTimeoutMs: 300 });
+  assert.equal(ok.status, "migrated", ok.error);
+  fs.writeFileSync(`${src}.lock`, `${process.ppid}:${os.hostname()}\n`);
+  fs.appendFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd").mbox);
+  const held = await migrateMailbox({ source: src, user: "lena" }, { ...base(path.join(dir, "root")), lockTimeoutMs: 300 });
+  assert.equal(held.status, "failed");
+});
