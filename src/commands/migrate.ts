@@ -28,9 +28,10 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
     {
       progress: (_i, bytes, messages) => progress.add(bytes, messages),
       result: (_i, r) => {
-        if (r.status === "failed") process.stderr.write(`mailstore: FAILED ${r.user}: ${r.error}\n`);
+        // Failures and warnings go to stderr (cron mails it); the rest to stdout.
         for (const w of r.warnings) process.stderr.write(`mailstore: warning: ${r.user}: ${r.source}: ${w}\n`);
-        if (!cli.json) progress.log(describe(r));
+        if (r.status === "failed") process.stderr.write(`mailstore: FAILED ${r.user}: ${r.error}\n`);
+        else if (!cli.json) progress.log(describe(r));
       },
     },
     (task, error) => crashedResult(task, error),
@@ -56,8 +57,6 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
 function describe(r: MailboxResult): string {
   const what = `${r.user}${r.folder === "INBOX" ? "" : ` (${r.folder})`}`;
   switch (r.status) {
-    case "failed":
-      return `FAILED     ${what}: ${r.error}`;
     case "unchanged":
       return `unchanged  ${what}: ${r.source} -> ${r.target}: already migrated (${r.previous} messages)`;
     case "planned":

@@ -29,7 +29,7 @@ async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<num
       progress: (_i, bytes, messages) => progress.add(bytes, messages),
       result: (_i, r) => {
         if (r.status === "failed") process.stderr.write(`mailstore: FAILED ${r.user}: ${r.error}\n`);
-        if (!cli.json) progress.log(describe(r));
+        else if (!cli.json) progress.log(describe(r));
       },
     },
     (task, error) => ({
@@ -56,7 +56,6 @@ async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<num
 
 function describe(r: VerifyResult): string {
   const what = `${r.user}${r.folder === "INBOX" ? "" : ` (${r.folder})`}`;
-  if (r.status === "failed") return `FAILED   ${what}: ${r.error}`;
   if (r.status === "ok") return `ok       ${what}: ${r.sourceMessages} messages match (${r.target})`;
   const lines = [`DIFFERS  ${what}: ${r.source} vs ${r.target}: ${r.missing.length} missing, ${r.extra.length} extra, ${r.different.length} different`];
   for (const m of r.missing.slice(0, LIST_LIMIT)) lines.push(`  missing   message ${m.message} (byte ${m.offset} of the source)`);

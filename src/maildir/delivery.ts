@@ -1,7 +1,10 @@
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { promisify } from "node:util";
 import { fsyncDir, type Owner } from "./dirs.js";
+
+const execFileAsync = promisify(execFile);
 
 /**
  * durable: a batch of messages written to tmp/ is flushed to disk (one syncfs, or an fsync
@@ -41,6 +44,21 @@ export class FolderWriter {
     while (off < chunk.length) off += fs.writeSync(fd, chunk, off, chunk.length - off);
   }
 
+  /**
+   * Writes a whole small message to tmp/ on the thread pool, so file creation (most of the
+   * cost of a Maildir delivery) proceeds on several cores while the caller reads on.
+   */
+  async writeWhole(tmpName: string, data: Buffer, mtime: Date): Promise<void> {
+    const handle = await fs.promises.open(this.tmpPath(tmpName), WRITE_FLAGS, 0o600);
+    try {
+      await handle.write(data, 0, data.length, 0);
+      if (this.opts.owner) await handle.chown(this.opts.owner.uid, this.opts.owner.gid);
+      await handle.utimes(mtime, mtime);
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** Sets owner and times (the IMAP INTERNALDATE is the mtime) and closes the file. */
   close(fd: number, mtime: Date): void {
     try {
@@ -51,24 +69,27 @@ export class FolderWriter {
     }
   }
 
-  /** Flushes staged files before they become visible. */
-  flush(batch: StagedMessage[]): void {
+  /**
+   * Flushes staged files before they become visible. It runs beside the caller (a child
+   * process or the thread pool), so the next batch can be written while this one reaches disk.
+   */
+  async flush(batch: StagedMessage[]): Promise<void> {
     if (this.opts.sync !== "durable" || batch.length === 0) return;
     if (this.syncfsWorks) {
       try {
         // coreutils' sync -f calls syncfs(2): one flush for the whole batch.
-        execFileSync("sync", ["-f", path.join(this.folderDir, "tmp")], { stdio: "ignore" });
+        await execFileAsync("sync", ["-f", path.join(this.folderDir, "tmp")]);
         return;
       } catch {
         this.syncfsWorks = false;
       }
     }
     for (const m of batch) {
-      const fd = fs.openSync(this.tmpPath(m.tmpName), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      const handle = await fs.promises.open(this.tmpPath(m.tmpName), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
       try {
-        fs.fsyncSync(fd);
+        await handle.sync();
       } finally {
-        fs.closeSync(fd);
+        await handle.close();
       }
     }
   }

@@ -33,6 +33,8 @@ const HEADER_LIMIT = 256 * 1024;
 const LINE_LIMIT = 4096;
 const NL_FROM = Buffer.from("\nFrom ");
 const FROM_ = Buffer.from("From ");
+const NL_NL = Buffer.from("\n\n");
+const NL_CRLF = Buffer.from("\n\r\n");
 const NL = 0x0a;
 const CR = 0x0d;
 
@@ -234,8 +236,9 @@ export class MboxReader {
     this.win.load(contentStart - 2, contentStart + HEADER_LIMIT);
     const limit = Math.min(this.win.end, contentStart + HEADER_LIMIT);
     // The blank line ending the header; contentStart - 1 is the From_ line's newline.
-    const lf = this.win.indexOf(Buffer.from("\n\n"), contentStart - 1, limit);
-    const crlf = this.win.indexOf(Buffer.from("\n\r\n"), contentStart - 1, limit);
+    const lf = this.win.indexOf(NL_NL, contentStart - 1, limit);
+    // Look for the CRLF form only before the LF one: an LF file would be scanned to the limit.
+    const crlf = this.win.indexOf(NL_CRLF, contentStart - 1, lf >= 0 ? lf + 3 : limit);
     let end = limit;
     if (lf >= 0) end = lf + 2;
     if (crlf >= 0 && (lf < 0 || crlf < lf)) end = crlf + 3;

@@ -55,6 +55,10 @@ export interface MailboxResult {
 export type ProgressFn = (bytesRead: number, messages: number) => void;
 
 const BATCH_BYTES = 64 * 1024 * 1024;
+/** Messages up to this size are written whole on the thread pool. */
+const WHOLE_LIMIT = 1024 * 1024;
+const MAX_IN_FLIGHT = 64;
+const BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 
 export class SourceChangedError extends Error {}
 
@@ -142,7 +146,7 @@ async function runMailbox(task: MailboxTask, opts: MigrateOptions, maildir: stri
     const lock = await lockSource(task.source, fd, opts.lockTimeoutMs);
     if (lock.warning) result.warnings.push(lock.warning);
     try {
-      deliver(task, fd, opts, maildir, folderDir, result, progress);
+      await deliver(task, fd, opts, maildir, folderDir, result, progress);
     } finally {
       await lock.release();
     }
@@ -178,7 +182,7 @@ function noteFallbacks(reader: MboxReader, result: MailboxResult): void {
   }
 }
 
-function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): void {
+async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): Promise<void> {
   const st = fs.fstatSync(fd);
   const owner = opts.owner ?? (process.getuid?.() === 0 ? { uid: st.uid, gid: st.gid } : undefined);
   const identity = identityOf(fd);
@@ -227,14 +231,34 @@ function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, maildir: s
     let rows: MessageRow[] = [];
     let stagedBytes = 0;
     let position = from;
+    let writesInFlight: Promise<void>[] = [];
+    let bytesInFlight = 0;
+    const settleOldestWrite = async () => {
+      const oldest = writesInFlight[0];
+      writesInFlight = writesInFlight.slice(1);
+      await oldest;
+    };
+    // Batch k is flushed while batch k+1 is written; it becomes visible (journal, then link)
+    // once its flush is done: the journal never names a file that is not on disk.
+    let inFlight: { staged: StagedMessage[]; rows: MessageRow[]; flushed: Promise<void> } | null = null;
 
-    const commit = () => {
-      if (staged.length === 0) return;
-      writer.flush(staged);
+    const publishInFlight = async () => {
+      if (!inFlight) return;
+      const batch = inFlight;
+      inFlight = null;
+      await batch.flushed;
       keywords.save(owner);
-      journal.recordPending(sourceId, rows);
-      writer.publish(staged);
-      journal.markDone(sourceId, rows[0].seq, rows[rows.length - 1].seq);
+      journal.recordPending(sourceId, batch.rows);
+      writer.publish(batch.staged);
+      journal.markDone(sourceId, batch.rows[0].seq, batch.rows[batch.rows.length - 1].seq);
+    };
+    const cut = async () => {
+      if (staged.length === 0) return;
+      while (writesInFlight.length > 0) await settleOldestWrite();
+      await publishInFlight();
+      const flushed = writer.flush(staged);
+      flushed.catch(() => undefined);
+      inFlight = { staged, rows, flushed };
       staged = [];
       rows = [];
       stagedBytes = 0;
@@ -254,20 +278,39 @@ function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, maildir: s
       const flags = flagsFromHeader(message.header);
       const info = flags.cur ? infoSuffix(flags.flags, keywords.letters(flags.keywords)) : null;
       const tmpName = `${tmpPrefix}${seq}`;
-      const out = writer.open(tmpName);
+      const mtime = receivedTime(message.envelope.date, message.header, st.mtime);
+      const content = next.content();
+      // Collect up to WHOLE_LIMIT bytes (copied: the reader reuses its buffer); a message that
+      // fits is written on the thread pool, a larger one is streamed to its file here.
+      const head: Buffer[] = [];
       let size = 0;
-      let end: { end: number; crc: number; truncated: boolean };
-      try {
-        const content = next.content();
-        let step = content.next();
-        for (; !step.done; step = content.next()) {
-          writer.write(out, step.value);
-          size += step.value.length;
-        }
-        end = step.value;
-      } finally {
-        writer.close(out, receivedTime(message.envelope.date, message.header, st.mtime));
+      let step = content.next();
+      for (; !step.done && size <= WHOLE_LIMIT; step = content.next()) {
+        head.push(Buffer.from(step.value));
+        size += step.value.length;
       }
+      if (step.done) {
+        while (writesInFlight.length >= MAX_IN_FLIGHT || bytesInFlight > BYTES_IN_FLIGHT) await settleOldestWrite();
+        const bytes = size;
+        const write = writer.writeWhole(tmpName, head.length === 1 ? head[0] : Buffer.concat(head), mtime).then(() => {
+          bytesInFlight -= bytes;
+        });
+        write.catch(() => undefined);
+        writesInFlight.push(write);
+        bytesInFlight += bytes;
+      } else {
+        const out = writer.open(tmpName);
+        try {
+          for (const piece of head) writer.write(out, piece);
+          for (; !step.done; step = content.next()) {
+            writer.write(out, step.value);
+            size += step.value.length;
+          }
+        } finally {
+          writer.close(out, mtime);
+        }
+      }
+      const end = step.value;
       if (end.truncated) result.warnings.push(`the last message (at byte ${message.offset}) ends without a newline: it may have been cut short; migrated as it stands`);
       const name = finalName(names.next(), size, info);
       const subdir = flags.cur ? "cur" : "new";
@@ -279,9 +322,10 @@ function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, maildir: s
       result.bytes += size;
       progress(end.end - position, 1);
       position = end.end;
-      if (staged.length >= batchLimit || stagedBytes >= BATCH_BYTES) commit();
+      if (staged.length >= batchLimit || stagedBytes >= BATCH_BYTES) await cut();
     }
-    commit();
+    await cut();
+    await publishInFlight();
     noteFallbacks(reader, result);
     if (keywords.dropped.size > 0) result.warnings.push(`more than 26 keywords: not kept as Maildir flags: ${[...keywords.dropped].join(" ")}`);
     journal.finish(sourceId, identity);

@@ -1,0 +1,125 @@
+// npm run bench: speed and memory of `mailstore migrate`, with the default (durable) settings,
+// on mboxes built from the real messages in fixtures/eml, and mb2md on the same files when
+// it is installed (Debian package mb2md). Prints messages/s, MB/s and peak RSS.
+//
+//   BENCH_MESSAGES (default 30000)  BENCH_BIG_MB (default 300)  BENCH_DIR (default ./bench-work)
+import { spawn, spawnSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+const work = path.resolve(process.env.BENCH_DIR ?? path.join(repo, "bench-work"));
+const cli = path.join(repo, "dist", "cli.js");
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 30000);
+const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 300);
+fs.mkdirSync(work, { recursive: true });
+
+const emlDir = path.join(repo, "fixtures", "eml", "lf");
+const real = fs.readdirSync(emlDir).sort().map((n) => fs.readFileSync(path.join(emlDir, n)));
+const quote = (b) => Buffer.from(b.toString("latin1").replace(/^(>*From )/gm, ">$1"), "latin1");
+const fromLine = (i) => Buffer.from(`From MAILER-DAEMON Thu Sep 18 17:${String(i % 60).padStart(2, "0")}:04 2008\n`);
+// Attachment-sized base64 lines, so that sizes look like a real mailbox (about 17 KB a message).
+const attachment = (bytes, seed) => {
+  const raw = crypto.createHash("sha256").update(String(seed)).digest();
+  const line = `${Buffer.concat(Array(3).fill(raw)).toString("base64").slice(0, 76)}\n`;
+  return Buffer.from(line.repeat(Math.ceil(bytes / line.length)));
+};
+
+function buildBig30k(file) {
+  if (fs.existsSync(file)) return;
+  const fd = fs.openSync(`${file}.part`, "w");
+  for (let i = 0; i < MESSAGES; i++) {
+    const msg = quote(real[i % real.length]);
+    fs.writeSync(fd, fromLine(i));
+    fs.writeSync(fd, msg);
+    if (i % 5 === 0) fs.writeSync(fd, attachment(60_000, i));
+    fs.writeSync(fd, "\n");
+  }
+  fs.closeSync(fd);
+  fs.renameSync(`${file}.part`, file);
+}
+
+function buildHuge(file) {
+  if (fs.existsSync(file)) return;
+  const fd = fs.openSync(`${file}.part`, "w");
+  fs.writeSync(fd, fromLine(0));
+  fs.writeSync(fd, quote(real[0]));
+  const block = attachment(1 << 20, "big");
+  for (let i = 0; i < BIG_MB; i++) fs.writeSync(fd, block);
+  fs.writeSync(fd, "\n");
+  for (let i = 1; i <= 1000; i++) {
+    fs.writeSync(fd, fromLine(i));
+    fs.writeSync(fd, quote(real[i % real.length]));
+    fs.writeSync(fd, "\n");
+  }
+  fs.closeSync(fd);
+  fs.renameSync(`${file}.part`, file);
+}
+
+/** Runs a command, sampling the peak RSS (VmHWM) of it and its children from /proc. */
+async function timed(cmd, args) {
+  const started = process.hrtime.bigint();
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  let peakKb = 0;
+  const sample = () => {
+    try {
+      const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"));
+      if (m) peakKb = Math.max(peakKb, Number(m[1]));
+    } catch {}
+  };
+  const timer = setInterval(sample, 20);
+  const code = await new Promise((r) => child.on("exit", (c) => r(c)));
+  clearInterval(timer);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}`);
+  return { seconds, peakMb: peakKb / 1024, out, err };
+}
+
+const dropCaches = () => spawnSync("sync");
+const fmt = (n, d = 1) => n.toFixed(d);
+
+async function migrateRun(label, mbox, extra = []) {
+  const root = path.join(work, `root-${label}`);
+  fs.rmSync(root, { recursive: true, force: true });
+  dropCaches();
+  const r = await timed(process.execPath, [cli, "migrate", "--root", root, "--json", "--no-progress", ...extra, mbox]);
+  const s = JSON.parse(r.out).totals;
+  const mb = fs.statSync(mbox).size / 1048576;
+  console.log(`mailstore ${label.padEnd(22)} ${String(s.messages).padStart(6)} msgs ${fmt(mb, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(s.messages / r.seconds, 0).padStart(6)} msg/s  ${fmt(mb / r.seconds).padStart(6)} MB/s  peak RSS ${fmt(r.peakMb, 0)} MB`);
+  fs.rmSync(root, { recursive: true, force: true });
+  return r.seconds;
+}
+
+async function mb2mdRun(mbox) {
+  const which = spawnSync("sh", ["-c", "command -v mb2md"], { encoding: "utf8" });
+  if (which.status !== 0) {
+    console.log("mb2md: not installed (apt-get install mb2md), no comparison");
+    return null;
+  }
+  const dest = path.join(work, "mb2md-out");
+  fs.rmSync(dest, { recursive: true, force: true });
+  dropCaches();
+  const r = await timed("mb2md", ["-s", mbox, "-d", dest]);
+  const count = ["new", "cur"].reduce((n, sub) => n + (fs.existsSync(path.join(dest, sub)) ? fs.readdirSync(path.join(dest, sub)).length : 0), 0);
+  const mb = fs.statSync(mbox).size / 1048576;
+  console.log(`mb2md     ${"(no fsync)".padEnd(22)} ${String(count).padStart(6)} msgs ${fmt(mb, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(count / r.seconds, 0).padStart(6)} msg/s  ${fmt(mb / r.seconds).padStart(6)} MB/s  peak RSS ${fmt(r.peakMb, 0)} MB`);
+  fs.rmSync(dest, { recursive: true, force: true });
+  return r.seconds;
+}
+
+const big = path.join(work, `bench-${MESSAGES}.mbox`);
+const huge = path.join(work, `bench-${BIG_MB}mb-message.mbox`);
+console.log(`building inputs in ${work} from ${real.length} real messages ...`);
+buildBig30k(big);
+buildHuge(huge);
+console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores\n`);
+const ours = await migrateRun("durable (default)", big);
+await migrateRun("--sync none", big, ["--sync", "none"]);
+const theirs = await mb2mdRun(big);
+await migrateRun(`${BIG_MB} MB message`, huge);
+if (theirs) console.log(`\nmailstore (durable) took ${fmt(ours / theirs, 2)}x mb2md's time on the ${MESSAGES}-message mbox (target: at most 0.33x)`);
