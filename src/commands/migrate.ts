@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { MailboxResult, MailboxTask } from "../migrate/mailbox.js";
+import { emptyMailboxResult, type MailboxResult, type MailboxTask } from "../migrate/mailbox.js";
 import { runPool } from "../migrate/pool.js";
 import { addSourceOptions, buildOptions, defaultJobs, EXIT, type SourceCliOptions, sourceBytes } from "./common.js";
 import { formatBytes, makeProgress } from "./output.js";
@@ -67,18 +67,5 @@ function describe(r: MailboxResult): string {
 }
 
 function crashedResult(task: MailboxTask, error: Error): MailboxResult {
-  return {
-    user: task.user,
-    source: task.source,
-    folder: task.folder ?? "INBOX",
-    target: "",
-    status: "failed",
-    messages: 0,
-    bytes: 0,
-    previous: 0,
-    skippedPseudo: 0,
-    seconds: 0,
-    warnings: [],
-    error: `${task.source}: worker crashed: ${error.message}`,
-  };
+  return { ...emptyMailboxResult(task), error: `${task.source}: worker crashed: ${error.message}` };
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { MailboxTask } from "../migrate/mailbox.js";
 import { runPool } from "../migrate/pool.js";
-import type { VerifyResult } from "../migrate/verify.js";
+import { emptyVerifyResult, type VerifyResult } from "../migrate/verify.js";
 import { addSourceOptions, buildOptions, defaultJobs, EXIT, type SourceCliOptions, sourceBytes } from "./common.js";
 import { makeProgress } from "./output.js";
 import { resolveTasks } from "./sources.js";
@@ -32,20 +32,7 @@ async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<num
         else if (!cli.json) progress.log(describe(r));
       },
     },
-    (task, error) => ({
-      user: task.user,
-      source: task.source,
-      folder: task.folder ?? "INBOX",
-      target: "",
-      status: "failed",
-      sourceMessages: 0,
-      maildirMessages: 0,
-      missing: [],
-      extra: [],
-      different: [],
-      seconds: 0,
-      error: `worker crashed: ${error.message}`,
-    }),
+    (task, error) => ({ ...emptyVerifyResult(task), error: `${task.source}: worker crashed: ${error.message}` }),
   );
   progress.stop();
   const bad = results.filter((r) => r.status !== "ok").length;

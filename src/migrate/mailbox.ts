@@ -62,15 +62,14 @@ const BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 
 export class SourceChangedError extends Error {}
 
-export async function migrateMailbox(task: MailboxTask, opts: MigrateOptions, progress: ProgressFn = () => undefined): Promise<MailboxResult> {
-  const started = Date.now();
-  const folder = task.folder ?? "INBOX";
-  const result: MailboxResult = {
-    user: task.user,
-    source: task.source,
-    folder,
-    target: "",
-    status: "failed",
+/** The fields every per-mailbox result starts with: failed until the work says otherwise. */
+export function resultBase(task: MailboxTask) {
+  return { user: task.user, source: task.source, folder: task.folder ?? "INBOX", target: "", status: "failed" as const };
+}
+
+export function emptyMailboxResult(task: MailboxTask): MailboxResult {
+  return {
+    ...resultBase(task),
     messages: 0,
     bytes: 0,
     previous: 0,
@@ -78,22 +77,40 @@ export async function migrateMailbox(task: MailboxTask, opts: MigrateOptions, pr
     seconds: 0,
     warnings: [],
   };
+}
+
+/** The user's Maildir and the folder's directory in it; throws on names that cannot be paths. */
+export function resolveTarget(task: MailboxTask, opts: Pick<MigrateOptions, "root" | "fanout">): { maildir: string; folderDir: string } {
+  const problem = userNameProblem(task.user) ?? (task.folder ? folderNameProblem(task.folder) : null);
+  if (problem) throw new Error(problem);
+  const maildir = userMaildir(opts.root, task.user, opts.fanout);
+  return { maildir, folderDir: path.join(maildir, folderDirName(task.folder)) };
+}
+
+/** Runs one mailbox's work; any error becomes a failed result naming the source. */
+export async function reportFailure<R extends { status: string; error?: string; seconds: number }>(source: string, result: R, work: () => Promise<void> | void): Promise<R> {
+  const started = Date.now();
   try {
-    const problem = userNameProblem(task.user) ?? (task.folder ? folderNameProblem(task.folder) : null);
-    if (problem) throw new Error(problem);
-    const maildir = userMaildir(opts.root, task.user, opts.fanout);
-    const folderDir = path.join(maildir, folderDirName(task.folder));
-    result.target = folderDir;
-    await runMailbox(task, opts, maildir, folderDir, result, progress);
+    await work();
   } catch (err) {
     result.status = "failed";
-    result.error = `${task.source}: ${(err as Error).message}`;
+    result.error = `${source}: ${(err as Error).message}`;
   }
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }
 
-function openSource(source: string, follow: boolean): number {
+export async function migrateMailbox(task: MailboxTask, opts: MigrateOptions, progress: ProgressFn = () => undefined): Promise<MailboxResult> {
+  const result = emptyMailboxResult(task);
+  return reportFailure(task.source, result, async () => {
+    const { maildir, folderDir } = resolveTarget(task, opts);
+    result.target = folderDir;
+    await runMailbox(task, opts, maildir, folderDir, result, progress);
+  });
+}
+
+/** Opens a source read-only; a symlink only when asked to follow it. */
+export function openSource(source: string, follow: boolean): number {
   const st = fs.lstatSync(source);
   if (st.isSymbolicLink() && !follow) throw new Error("is a symlink; refusing to follow it (use --follow-symlinks)");
   const fd = fs.openSync(source, fs.constants.O_RDONLY | (follow ? 0 : fs.constants.O_NOFOLLOW));

@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
 import { baseOf } from "../maildir/names.js";
 import { MboxReader } from "../mbox/reader.js";
 import { JOURNAL_FILE, Journal } from "./journal.js";
-import type { MailboxTask, MigrateOptions, ProgressFn } from "./mailbox.js";
+import { type MailboxTask, type MigrateOptions, openSource, type ProgressFn, reportFailure, resolveTarget, resultBase } from "./mailbox.js";
 
 export interface VerifyResult {
   user: string;
@@ -37,14 +36,9 @@ interface SourceMessage {
  * shows as "different"; without a journal, copies are matched by content alone.
  * Files the journal gives to another source sharing the folder are not counted as extra.
  */
-export async function verifyMailbox(task: MailboxTask, opts: MigrateOptions, progress: ProgressFn = () => undefined): Promise<VerifyResult> {
-  const started = Date.now();
-  const result: VerifyResult = {
-    user: task.user,
-    source: task.source,
-    folder: task.folder ?? "INBOX",
-    target: "",
-    status: "failed",
+export function emptyVerifyResult(task: MailboxTask): VerifyResult {
+  return {
+    ...resultBase(task),
     sourceMessages: 0,
     maildirMessages: 0,
     missing: [],
@@ -52,26 +46,20 @@ export async function verifyMailbox(task: MailboxTask, opts: MigrateOptions, pro
     different: [],
     seconds: 0,
   };
-  try {
-    const problem = userNameProblem(task.user) ?? (task.folder ? folderNameProblem(task.folder) : null);
-    if (problem) throw new Error(problem);
-    const maildir = userMaildir(opts.root, task.user, opts.fanout);
-    const folderDir = path.join(maildir, folderDirName(task.folder));
+}
+
+export async function verifyMailbox(task: MailboxTask, opts: MigrateOptions, progress: ProgressFn = () => undefined): Promise<VerifyResult> {
+  const result = emptyVerifyResult(task);
+  return reportFailure(task.source, result, () => {
+    const { maildir, folderDir } = resolveTarget(task, opts);
     result.target = folderDir;
     compare(task, opts, maildir, folderDir, result, progress);
     result.status = result.missing.length + result.extra.length + result.different.length === 0 ? "ok" : "differs";
-  } catch (err) {
-    result.status = "failed";
-    result.error = `${task.source}: ${(err as Error).message}`;
-  }
-  result.seconds = (Date.now() - started) / 1000;
-  return result;
+  });
 }
 
 function readSource(task: MailboxTask, opts: MigrateOptions, progress: ProgressFn): SourceMessage[] {
-  const st = fs.lstatSync(task.source);
-  if (st.isSymbolicLink() && !opts.followSymlinks) throw new Error("is a symlink; refusing to follow it (use --follow-symlinks)");
-  const fd = fs.openSync(task.source, fs.constants.O_RDONLY | (opts.followSymlinks ? 0 : fs.constants.O_NOFOLLOW));
+  const fd = openSource(task.source, opts.followSymlinks);
   const out: SourceMessage[] = [];
   try {
     const reader = new MboxReader(fd, opts.format);
