@@ -29,8 +29,8 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
       progress: (_i, bytes, messages) => progress.add(bytes, messages),
       result: (_i, r) => {
         // Failures and warnings go to stderr (cron mails it); the rest to stdout.
-        for (const w of r.warnings) process.stderr.write(`mailstore: warning: ${r.user}: ${r.source}: ${w}\n`);
-        if (r.status === "failed") process.stderr.write(`mailstore: FAILED ${r.user}: ${r.error}\n`);
+        for (const w of r.warnings) progress.log(`mailstore: warning: ${r.user}: ${r.source}: ${w}`, true);
+        if (r.status === "failed") progress.log(`mailstore: FAILED ${r.user}: ${r.error}`, true);
         else if (!cli.json) progress.log(describe(r));
       },
     },

@@ -3,19 +3,24 @@ import cliProgress from "cli-progress";
 /** Progress for long runs: a bar on a terminal; nothing otherwise (cron, pipes, --json). */
 export interface Progress {
   add(bytes: number, messages: number): void;
-  /** Prints a line without tearing the bar. */
-  log(line: string): void;
+  /** Prints a line (stdout, or stderr for problems) without tearing the bar. */
+  log(line: string, toStderr?: boolean): void;
   stop(): void;
 }
 
 export function makeProgress(totalBytes: number, enabled: boolean): Progress {
   if (!enabled) {
-    return { add: () => undefined, log: (line) => process.stdout.write(`${line}\n`), stop: () => undefined };
+    return {
+      add: () => undefined,
+      log: (line, toStderr) => (toStderr ? process.stderr : process.stdout).write(`${line}\n`),
+      stop: () => undefined,
+    };
   }
   const started = Date.now();
   let messages = 0;
   let bytes = 0;
-  const bar = new cliProgress.SingleBar(
+  // A MultiBar of one: its log() prints above the bar, which a SingleBar cannot do.
+  const multi = new cliProgress.MultiBar(
     {
       format: "{bar} {percentage}% | {done}/{size} | {messages} msgs | {rate} msg/s | ETA {eta_formatted}",
       hideCursor: true,
@@ -24,7 +29,7 @@ export function makeProgress(totalBytes: number, enabled: boolean): Progress {
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(Math.max(totalBytes, 1), 0, { done: formatBytes(0), size: formatBytes(totalBytes), messages: 0, rate: 0 });
+  const bar = multi.create(Math.max(totalBytes, 1), 0, { done: formatBytes(0), size: formatBytes(totalBytes), messages: 0, rate: 0 });
   return {
     add(b, m) {
       bytes += b;
@@ -33,12 +38,12 @@ export function makeProgress(totalBytes: number, enabled: boolean): Progress {
       bar.update(bytes, { done: formatBytes(bytes), messages, rate: Math.round(messages / secs) });
     },
     log(line) {
-      // The bar lives on stderr; clear its line so the summary line stands alone.
-      process.stderr.write("\r\x1b[K");
-      process.stdout.write(`${line}\n`);
+      multi.log(`${line}\n`);
     },
     stop() {
-      bar.stop();
+      // stop() renders the bars but not lines still buffered by log(); update() flushes both.
+      (multi as unknown as { update(): void }).update();
+      multi.stop();
     },
   };
 }

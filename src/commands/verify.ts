@@ -28,7 +28,7 @@ async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<num
     {
       progress: (_i, bytes, messages) => progress.add(bytes, messages),
       result: (_i, r) => {
-        if (r.status === "failed") process.stderr.write(`mailstore: FAILED ${r.user}: ${r.error}\n`);
+        if (r.status === "failed") progress.log(`mailstore: FAILED ${r.user}: ${r.error}`, true);
         else if (!cli.json) progress.log(describe(r));
       },
     },

@@ -51,3 +51,12 @@ test("names are unique, carry S=size and sort in delivery order", () => {
   assert.equal(baseOf(full), names[0]);
   assert.equal(maildirHost("a/b:c"), "a\\057b\\072c");
 });
+
+test("received time: the From_ date, else the Date header, else the fallback", async () => {
+  const { receivedTime } = await import("../../src/migrate/mailbox.js");
+  const fallback = new Date(0);
+  const header = Buffer.from("Date: Thu, 18 Sep 2008 17:54:04 +0900 (JST)\nSubject: x\n\n");
+  assert.equal(receivedTime(new Date(5), header, fallback).getTime(), 5);
+  assert.equal(receivedTime(null, header, fallback).toISOString(), "2008-09-18T08:54:04.000Z");
+  assert.equal(receivedTime(null, Buffer.from("Date: not a date\n\n"), fallback), fallback);
+});

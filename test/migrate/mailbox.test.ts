@@ -159,3 +159,26 @@ test("a dotlock left by a dead mailstore of this host is broken; one held by a l
   const held = await migrateMailbox({ source: src, user: "lena" }, { ...base(path.join(dir, "root")), lockTimeoutMs: 300 });
   assert.equal(held.status, "failed");
 });
+
+test("keywords reach file names and dovecot-keywords; --owner sets the owner of all that is created", async () => {
+  const dir = tempDir();
+  const src = path.join(dir, "mike");
+  const msgs = realMessages("lf", 2).map((m) => m.bytes);
+  fs.writeFileSync(src, buildMbox(msgs, "mboxrd", { extraHeaders: ["X-Keywords: $Label1 Junk\nStatus: RO\n", "X-Keywords: Junk\n"] }).mbox);
+  const root = path.join(dir, "root");
+  const asRoot = process.getuid?.() === 0;
+  const r = await migrateMailbox({ source: src, user: "mike" }, { ...base(root), owner: asRoot ? { uid: 1234, gid: 5678 } : undefined });
+  assert.equal(r.status, "migrated", r.error);
+  const maildir = userMaildir(root, "mike");
+  assert.equal(fs.readFileSync(path.join(maildir, "dovecot-keywords"), "utf8"), "0 $Label1\n1 Junk\n");
+  const names = maildirMessages(maildir).map((m) => m.name);
+  assert.match(names[0], /:2,Sab$/);
+  assert.match(names[1], /:2,b$/);
+  if (asRoot) {
+    for (const p of [maildir, path.join(maildir, "cur"), path.join(maildir, "cur", names[0]), path.join(maildir, "dovecot-keywords")]) {
+      const st = fs.statSync(p);
+      assert.deepEqual([st.uid, st.gid], [1234, 5678], p);
+    }
+    assert.equal(fs.statSync(path.dirname(maildir)).uid, 0, "hash buckets stay root's");
+  }
+});
