@@ -23,8 +23,7 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   const results = await runPool<MailboxTask, MailboxResult>(
     new URL("../migrate/worker.js", import.meta.url),
     tasks,
-    cli.jobs ?? defaultJobs(),
-    { mode: "migrate", options },
+    { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "migrate", options }, keyOf: (t) => t.user, crashed: (task, error) => crashedResult(task, error) },
     {
       progress: (_i, bytes, messages) => progress.add(bytes, messages),
       result: (_i, r) => {
@@ -34,7 +33,6 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
         else if (!cli.json) progress.log(describe(r));
       },
     },
-    (task, error) => crashedResult(task, error),
   );
   progress.stop();
   const failed = results.filter((r) => r.status === "failed").length;

@@ -23,8 +23,7 @@ async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<num
   const results = await runPool<MailboxTask, VerifyResult>(
     new URL("../migrate/worker.js", import.meta.url),
     tasks,
-    cli.jobs ?? defaultJobs(),
-    { mode: "verify", options },
+    { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "verify", options }, keyOf: (t) => t.user, crashed: (task, error) => ({ ...emptyVerifyResult(task), error: `${task.source}: worker crashed: ${error.message}` }) },
     {
       progress: (_i, bytes, messages) => progress.add(bytes, messages),
       result: (_i, r) => {
@@ -32,7 +31,6 @@ async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<num
         else if (!cli.json) progress.log(describe(r));
       },
     },
-    (task, error) => ({ ...emptyVerifyResult(task), error: `${task.source}: worker crashed: ${error.message}` }),
   );
   progress.stop();
   const bad = results.filter((r) => r.status !== "ok").length;

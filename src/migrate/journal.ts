@@ -46,33 +46,39 @@ export class Journal {
     if (opts.readonly) return;
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(`synchronous = ${opts.durable ? "FULL" : "NORMAL"}`);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS sources (
-        id INTEGER PRIMARY KEY,
-        path TEXT NOT NULL,
-        folder TEXT NOT NULL,
-        state TEXT NOT NULL,
-        identity TEXT,
-        updated_at TEXT NOT NULL,
-        UNIQUE (path, folder)
-      );
-      CREATE TABLE IF NOT EXISTS messages (
-        source_id INTEGER NOT NULL REFERENCES sources(id),
-        seq INTEGER NOT NULL,
-        offset INTEGER NOT NULL,
-        "end" INTEGER NOT NULL,
-        crc INTEGER NOT NULL,
-        name TEXT NOT NULL,
-        subdir TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        state TEXT NOT NULL,
-        PRIMARY KEY (source_id, seq)
-      );
-    `);
-    const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string | undefined;
-    if (version === undefined) this.db.prepare("INSERT INTO meta VALUES ('schema', ?)").run(SCHEMA_VERSION);
-    else if (version !== SCHEMA_VERSION) throw new Error(`journal ${JOURNAL_FILE} has schema ${version}; this mailstore knows ${SCHEMA_VERSION}`);
+    // Two sources of one user may open the journal at the same moment: set it up in one
+    // IMMEDIATE transaction so only one of them creates it.
+    this.db
+      .transaction(() => {
+        this.db.exec(`
+          CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+          CREATE TABLE IF NOT EXISTS sources (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            state TEXT NOT NULL,
+            identity TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE (path, folder)
+          );
+          CREATE TABLE IF NOT EXISTS messages (
+            source_id INTEGER NOT NULL REFERENCES sources(id),
+            seq INTEGER NOT NULL,
+            offset INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            crc INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            subdir TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            PRIMARY KEY (source_id, seq)
+          );
+        `);
+        this.db.prepare("INSERT OR IGNORE INTO meta VALUES ('schema', ?)").run(SCHEMA_VERSION);
+      })
+      .immediate();
+    const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string;
+    if (version !== SCHEMA_VERSION) throw new Error(`journal ${JOURNAL_FILE} has schema ${version}; this mailstore knows ${SCHEMA_VERSION}`);
   }
 
   close(): void {

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { test } from "node:test";
+import { runPool } from "../../src/migrate/pool.js";
+import { tempDir } from "../helpers/mbox.js";
+
+// A stand-in worker with the real protocol: sleeps, reports its start and end times, and
+// dies outright for a task that asks it to.
+const WORKER = `
+import { parentPort } from "node:worker_threads";
+parentPort.on("message", async ({ index, task }) => {
+  if (task.crash) process.exit(3);
+  const start = Date.now();
+  await new Promise((r) => setTimeout(r, task.ms));
+  parentPort.postMessage({ type: "progress", index, bytes: 10, messages: 1 });
+  parentPort.postMessage({ type: "result", index, result: { name: task.name, start, end: Date.now() } });
+});
+`;
+
+interface Task { name: string; user: string; ms: number; crash?: boolean }
+interface Result { name: string; start: number; end: number; crashed?: string }
+
+test("tasks of one user never overlap, others run in parallel, and a crash fails only its task", async () => {
+  const file = path.join(tempDir(), "worker.mjs");
+  fs.writeFileSync(file, WORKER);
+  const tasks: Task[] = [
+    { name: "a1", user: "alice", ms: 150 },
+    { name: "a2", user: "alice", ms: 150 },
+    { name: "b1", user: "bob", ms: 150 },
+    { name: "x", user: "carol", ms: 0, crash: true },
+    { name: "c1", user: "dave", ms: 50 },
+  ];
+  let progressed = 0;
+  const results = await runPool<Task, Result>(
+    pathToFileURL(file),
+    tasks,
+    { jobs: 3, shared: null, keyOf: (t) => t.user, crashed: (t, e) => ({ name: t.name, start: 0, end: 0, crashed: e.message }) },
+    { progress: (_i, bytes) => (progressed += bytes), result: () => undefined },
+  );
+  assert.deepEqual(results.map((r) => r.name), ["a1", "a2", "b1", "x", "c1"]);
+  const [a1, a2, b1] = results;
+  assert.ok(a2.start >= a1.end, "alice's tasks ran one after the other");
+  assert.ok(b1.start < a1.end, "bob ran beside alice");
+  assert.match(results[3].crashed ?? "", /exited with code 3/);
+  assert.ok(!results[4].crashed, "the task after a crash still ran");
+  assert.equal(progressed, 40);
+});
