@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { EXIT } from "./commands/common.js";
+import { registerIndex } from "./commands/index.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerPath } from "./commands/path.js";
+import { registerStat } from "./commands/stat.js";
 import { UsageError } from "./commands/sources.js";
 import { registerVerify } from "./commands/verify.js";
 
@@ -16,6 +18,8 @@ const program = new Command()
 registerMigrate(program);
 registerVerify(program);
 registerPath(program);
+registerIndex(program);
+registerStat(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { type Command, Option } from "commander";
 import type { Owner } from "../maildir/dirs.js";
-import { parseFanout } from "../maildir/layout.js";
+import { type Fanout, parseFanout } from "../maildir/layout.js";
 import { resolveFanout } from "../maildir/root-config.js";
 import { MBOX_FORMATS, type MboxFormat } from "../mbox/reader.js";
 import type { MigrateOptions } from "../migrate/mailbox.js";
@@ -57,15 +57,19 @@ export interface SourceCliOptions {
   owner?: string;
 }
 
-export function buildOptions(cli: SourceCliOptions, write: boolean): MigrateOptions {
-  const root = path.resolve(cli.root);
-  if (fs.existsSync(root) && !fs.statSync(root).isDirectory()) throw new UsageError(`--root ${cli.root} is not a directory`);
-  let fanout: number[];
+/** The root and its layout (recorded in the root, or --fanout, or the default); usage errors otherwise. */
+export function rootLayout(rootArg: string, fanoutArg: string | undefined, write = false): { root: string; fanout: Fanout } {
+  const root = path.resolve(rootArg);
+  if (fs.existsSync(root) && !fs.statSync(root).isDirectory()) throw new UsageError(`--root ${rootArg} is not a directory`);
   try {
-    fanout = resolveFanout(root, cli.fanout === undefined ? undefined : parseFanout(cli.fanout), { write });
+    return { root, fanout: resolveFanout(root, fanoutArg === undefined ? undefined : parseFanout(fanoutArg), { write }) };
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+export function buildOptions(cli: SourceCliOptions, write: boolean): MigrateOptions {
+  const { root, fanout } = rootLayout(cli.root, cli.fanout, write);
   const sync = cli.sync ?? "durable";
   if (sync !== "durable" && sync !== "none") throw new UsageError(`--sync takes durable or none, not "${sync}"`);
   return {

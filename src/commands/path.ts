@@ -1,8 +1,6 @@
-import path from "node:path";
 import type { Command } from "commander";
-import { parseFanout, userMaildir, userNameProblem } from "../maildir/layout.js";
-import { resolveFanout } from "../maildir/root-config.js";
-import { EXIT } from "./common.js";
+import { userMaildir, userNameProblem } from "../maildir/layout.js";
+import { EXIT, rootLayout } from "./common.js";
 import { UsageError } from "./sources.js";
 
 export function registerPath(program: Command): void {
@@ -13,13 +11,7 @@ export function registerPath(program: Command): void {
     .option("--fanout <widths>", 'hash characters per level (default: the root\'s, else 2,2)')
     .argument("<user...>", "user names")
     .action((users: string[], cli: { root: string; fanout?: string }) => {
-      const root = path.resolve(cli.root);
-      let fanout: number[];
-      try {
-        fanout = resolveFanout(root, cli.fanout === undefined ? undefined : parseFanout(cli.fanout), { write: false });
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
+      const { root, fanout } = rootLayout(cli.root, cli.fanout);
       for (const user of users) {
         const problem = userNameProblem(user);
         if (problem) throw new UsageError(problem);

@@ -1,9 +1,10 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { type MailboxTask, type MigrateOptions, migrateMailbox } from "./mailbox.js";
+import { indexUser } from "../index/run.js";
 import { verifyMailbox } from "./verify.js";
 
-/** Runs migrate (or verify) tasks sent by the pool, reporting progress at most every 100 ms. */
-const shared = workerData as { mode: "migrate" | "verify"; options: MigrateOptions };
+/** Runs migrate, verify or index tasks sent by the pool, reporting progress at most every 100 ms. */
+const shared = workerData as { mode: "migrate" | "verify" | "index"; options: MigrateOptions & { full?: boolean } };
 const port = parentPort;
 if (!port) throw new Error("worker.ts runs only as a worker thread");
 
@@ -22,7 +23,8 @@ port.on("message", async ({ index, task }: { index: number; task: MailboxTask })
       last = now;
     }
   };
-  const result = shared.mode === "verify" ? await verifyMailbox(task, shared.options, progress) : await migrateMailbox(task, shared.options, progress);
+  const result =
+    shared.mode === "verify" ? await verifyMailbox(task, shared.options, progress) : shared.mode === "index" ? indexUser(task.user, shared.options) : await migrateMailbox(task, shared.options, progress);
   port.postMessage({ type: "progress", index, bytes, messages });
   port.postMessage({ type: "result", index, result });
 });

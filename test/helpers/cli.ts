@@ -6,6 +6,6 @@ export const CLI = path.join(REPO, "dist", "cli.js");
 
 /** Runs the built CLI as a user would (npm test builds it first). */
 export function mailstore(args: string[], opts: { input?: string } = {}): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", input: opts.input, env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", input: opts.input, maxBuffer: 256 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

@@ -1,0 +1,59 @@
+import type { Command } from "commander";
+import type { IndexResult } from "../index/run.js";
+import { listUsers } from "../index/tree.js";
+import type { MailboxTask } from "../migrate/mailbox.js";
+import { runPool } from "../migrate/pool.js";
+import { defaultJobs, EXIT, positiveInt, rootLayout } from "./common.js";
+import { makeProgress } from "./output.js";
+
+export function registerIndex(program: Command): void {
+  program
+    .command("index")
+    .description("build or update the SQLite index of every mailbox in the tree, or of the users named")
+    .requiredOption("--root <dir>", "root of the hashed Maildir tree")
+    .argument("[user...]", "users (default: every user in the tree)")
+    .option("--full", "re-read every message (UIDs are kept)")
+    .option("--fanout <widths>", "hash characters per level (default: the root's)")
+    .option("--jobs <n>", "mailboxes in parallel (default: cores)", (v) => positiveInt(v, "--jobs"))
+    .option("--json", "print one JSON summary on stdout")
+    .option("--no-progress", "never show a progress bar")
+    .action(async (users: string[], cli: { root: string; full?: boolean; fanout?: string; jobs?: number; json?: boolean; progress: boolean }) => {
+      const { root, fanout } = rootLayout(cli.root, cli.fanout);
+      const names = users.length > 0 ? users : listUsers(root, fanout);
+      const started = Date.now();
+      const progress = makeProgress(0, false);
+      const tasks: MailboxTask[] = names.map((user) => ({ source: "", user }));
+      const results = await runPool<MailboxTask, IndexResult>(
+        new URL("../migrate/worker.js", import.meta.url),
+        tasks,
+        {
+          jobs: cli.jobs ?? defaultJobs(),
+          shared: { mode: "index", options: { root, fanout, full: cli.full === true } },
+          keyOf: (t) => t.user,
+          crashed: (t, e) => ({ user: t.user, status: "failed", seconds: 0, error: `worker crashed: ${e.message}` }),
+        },
+        {
+          result: (_i, r) => {
+            if (r.setAside) progress.log(`mailstore: warning: ${r.user}: damaged index set aside: ${r.setAside}`, true);
+            if (r.status === "failed") progress.log(`mailstore: FAILED ${r.user}: ${r.error}`, true);
+            else if (!cli.json && cli.progress !== false) {
+              progress.log(`indexed  ${r.user}: ${r.added} new, ${r.renamed} renamed, ${r.removed} removed, ${r.unchangedFolders} of ${r.folders} folders unchanged${r.broken ? `, ${r.broken} unreadable` : ""}`);
+            }
+          },
+        },
+      );
+      const failed = results.filter((r) => r.status === "failed").length;
+      const totals = {
+        users: results.length,
+        failed,
+        added: results.reduce((a, r) => a + (r.added ?? 0), 0),
+        renamed: results.reduce((a, r) => a + (r.renamed ?? 0), 0),
+        removed: results.reduce((a, r) => a + (r.removed ?? 0), 0),
+        broken: results.reduce((a, r) => a + (r.broken ?? 0), 0),
+        seconds: (Date.now() - started) / 1000,
+      };
+      if (cli.json) process.stdout.write(`${JSON.stringify({ root, totals, users: results }, null, 2)}\n`);
+      else process.stdout.write(`indexed ${totals.users - failed} of ${totals.users} mailboxes: ${totals.added} new, ${totals.renamed} renamed, ${totals.removed} removed in ${totals.seconds.toFixed(1)} s\n`);
+      process.exitCode = failed > 0 ? EXIT.failed : EXIT.ok;
+    });
+}

@@ -1,0 +1,101 @@
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+
+/** The per-mailbox index: <user maildir>/mailstore.sqlite. Schema: docs/index-schema.md. */
+export const INDEX_FILE = "mailstore.sqlite";
+export const INDEX_SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS folders (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    uid_validity INTEGER NOT NULL,
+    uid_next INTEGER NOT NULL,
+    cur_mtime_ns TEXT NOT NULL DEFAULT '',
+    new_mtime_ns TEXT NOT NULL DEFAULT '',
+    messages INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    unseen INTEGER NOT NULL DEFAULT 0,
+    flagged INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    recent INTEGER NOT NULL DEFAULT 0,
+    oldest INTEGER,
+    newest INTEGER
+  );
+  CREATE TABLE IF NOT EXISTS messages (
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    base TEXT NOT NULL,
+    subdir TEXT NOT NULL,
+    info TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    received INTEGER NOT NULL,
+    date INTEGER,
+    from_addr TEXT NOT NULL,
+    to_addr TEXT NOT NULL,
+    cc_addr TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    in_reply_to TEXT NOT NULL,
+    refs TEXT NOT NULL,
+    has_attachments INTEGER,
+    broken INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (folder_id, uid),
+    UNIQUE (folder_id, base)
+  );
+`;
+
+export class DamagedIndexError extends Error {}
+
+/**
+ * Opens (creating if needed) a mailbox's index. A file that is not a mailstore index of this
+ * schema, or fails SQLite's quick check, is renamed aside (<file>.damaged-<time>) and a new
+ * one is made: the caller learns through `setAside`.
+ */
+export function openIndex(maildir: string, opts: { readonly?: boolean } = {}): { db: Database.Database; setAside: string | null } {
+  const file = path.join(maildir, INDEX_FILE);
+  if (opts.readonly) {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    checkIndex(db);
+    return { db, setAside: null };
+  }
+  try {
+    return { db: create(file), setAside: null };
+  } catch (err) {
+    if (!fs.existsSync(file)) throw err;
+    const aside = `${file}.damaged-${Date.now()}`;
+    fs.renameSync(file, aside);
+    for (const extra of ["-wal", "-shm"]) fs.rmSync(file + extra, { force: true });
+    return { db: create(file), setAside: `${aside} (${(err as Error).message})` };
+  }
+}
+
+function create(file: string): Database.Database {
+  const db = new Database(file, { timeout: 10_000 });
+  try {
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma("foreign_keys = ON");
+    db.transaction(() => {
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+      if (tables.length > 0 && !tables.includes("meta")) throw new DamagedIndexError("not a mailstore index");
+      db.exec(SCHEMA);
+      db.prepare("INSERT OR IGNORE INTO meta VALUES ('schema', ?)").run(String(INDEX_SCHEMA_VERSION));
+    }).immediate();
+    checkIndex(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function checkIndex(db: Database.Database): void {
+  const version = db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get();
+  if (version !== String(INDEX_SCHEMA_VERSION)) throw new DamagedIndexError(`schema ${String(version)} where ${INDEX_SCHEMA_VERSION} is expected`);
+  const check = db.pragma("quick_check", { simple: true });
+  if (check !== "ok") throw new DamagedIndexError(`quick_check: ${String(check)}`);
+}

@@ -1,0 +1,90 @@
+import fs from "node:fs";
+import libmime from "libmime";
+import { parseAddressHeader } from "mailparser";
+import { headerFields } from "../maildir/flags.js";
+
+/** The header fields the index keeps, decoded (RFC 2047 words, charsets, address lists). */
+export interface IndexedHeaders {
+  date: number | null;
+  from: string;
+  to: string;
+  cc: string;
+  subject: string;
+  messageId: string;
+  inReplyTo: string;
+  references: string;
+  /** From the top-level Content-Type/Disposition alone; null when the header block cannot tell. */
+  hasAttachments: boolean | null;
+}
+
+const HEADER_READ = 64 * 1024;
+const FIELDS = ["date", "from", "to", "cc", "subject", "message-id", "in-reply-to", "references", "content-type", "content-disposition"];
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Reads a message file's header block only (up to the first blank line, at most 64 KB). */
+export function readHeaderBlock(fd: number): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_READ);
+  let got = 0;
+  for (;;) {
+    const n = fs.readSync(fd, buf, got, Math.min(16 * 1024, HEADER_READ - got), got);
+    if (n === 0) break;
+    got += n;
+    const view = buf.subarray(0, got);
+    const lf = view.indexOf("\n\n");
+    const crlf = view.indexOf("\r\n\r\n");
+    const end = lf >= 0 && (crlf < 0 || lf < crlf) ? lf + 1 : crlf >= 0 ? crlf + 2 : -1;
+    if (end >= 0) return Buffer.from(view.subarray(0, end));
+    if (got >= HEADER_READ) break;
+  }
+  return Buffer.from(buf.subarray(0, got));
+}
+
+/** Raw 8-bit header text: UTF-8 where it is valid, Latin-1 otherwise (never throws). */
+function text(block: Buffer): string {
+  try {
+    return utf8.decode(block);
+  } catch {
+    return block.toString("latin1");
+  }
+}
+
+function decode(value: string | undefined): string {
+  if (!value) return "";
+  try {
+    return libmime.decodeWords(value).replace(/\s+/g, " ").trim();
+  } catch {
+    return value.trim();
+  }
+}
+
+function addresses(value: string | undefined): string {
+  if (!value) return "";
+  try {
+    const list = parseAddressHeader(value) as unknown as { text?: string };
+    return decode(list.text ?? value);
+  } catch {
+    return decode(value);
+  }
+}
+
+export function parseHeaders(block: Buffer): IndexedHeaders {
+  const f = headerFields(text(block), FIELDS);
+  const dateMs = f.get("date") ? Date.parse((f.get("date") as string).replace(/\([^)]*\)/g, "").trim()) : Number.NaN;
+  const type = (f.get("content-type") ?? "").toLowerCase();
+  const disposition = (f.get("content-disposition") ?? "").toLowerCase();
+  let hasAttachments: boolean | null = null;
+  if (disposition.startsWith("attachment")) hasAttachments = true;
+  else if (/^multipart\/(mixed|report|related)/.test(type)) hasAttachments = true;
+  else if (type === "" || /^(text\/|multipart\/alternative)/.test(type)) hasAttachments = false;
+  return {
+    date: Number.isNaN(dateMs) ? null : dateMs,
+    from: addresses(f.get("from")),
+    to: addresses(f.get("to")),
+    cc: addresses(f.get("cc")),
+    subject: decode(f.get("subject")),
+    messageId: (f.get("message-id") ?? "").trim(),
+    inReplyTo: (f.get("in-reply-to") ?? "").trim(),
+    references: (f.get("references") ?? "").replace(/\s+/g, " ").trim(),
+    hasAttachments,
+  };
+}

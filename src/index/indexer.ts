@@ -1,0 +1,237 @@
+import fs from "node:fs";
+import path from "node:path";
+import type Database from "better-sqlite3";
+import { baseOf } from "../maildir/names.js";
+import { openIndex } from "./db.js";
+import { type IndexedHeaders, parseHeaders, readHeaderBlock } from "./headers.js";
+
+export interface IndexSummary {
+  maildir: string;
+  folders: number;
+  /** Folders whose cur/ and new/ had not changed: not listed, not opened. */
+  unchangedFolders: number;
+  added: number;
+  /** Files renamed since the last run (flags changed): updated without reading them. */
+  renamed: number;
+  removed: number;
+  /** Message files that could not be read or hold no header: indexed with what could be read. */
+  broken: number;
+  /** Folders that got a new UIDVALIDITY (their history was lost). */
+  uidValidityChanged: string[];
+  /** A damaged index that was moved aside, and why. */
+  setAside: string | null;
+}
+
+interface DiskEntry {
+  base: string;
+  subdir: "new" | "cur";
+  info: string;
+}
+
+const BATCH = 1000;
+
+/** INBOX (the Maildir itself) and its Maildir++ folders (".Name" directories holding cur/). */
+export function listFolders(maildir: string): Array<{ name: string; dir: string }> {
+  const out: Array<{ name: string; dir: string }> = [];
+  if (isDir(path.join(maildir, "cur"))) out.push({ name: "INBOX", dir: maildir });
+  for (const entry of fs.readdirSync(maildir, { withFileTypes: true })) {
+    if (!entry.name.startsWith(".") || entry.name === "." || entry.name === ".." || !entry.isDirectory()) continue;
+    const dir = path.join(maildir, entry.name);
+    if (isDir(path.join(dir, "cur"))) out.push({ name: entry.name.slice(1), dir });
+  }
+  return out;
+}
+
+function isDir(p: string): boolean {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  return st?.isDirectory() === true;
+}
+
+function mtimeNs(dir: string): bigint {
+  return fs.statSync(dir, { bigint: true }).mtimeNs;
+}
+
+/** Maildir names sort by delivery time, then the M (microsecond or sequence) field. */
+function deliveryOrder(a: string, b: string): number {
+  const key = (n: string) => {
+    const m = /^(\d+)\.M(\d+)/.exec(n);
+    return m ? [Number(m[1]), Number(m[2])] : [Number.parseInt(n, 10) || 0, 0];
+  };
+  const [ka, kb] = [key(a), key(b)];
+  return ka[0] - kb[0] || ka[1] - kb[1] || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+function flagLetters(info: string): string {
+  return info.startsWith("2,") ? info.slice(2).replace(/[^A-Z]/g, "") : "";
+}
+
+/**
+ * Brings a mailbox's index up to date with its Maildir. A folder whose cur/ and new/ mtimes
+ * equal the stored ones is skipped; a directory modified within a second of the scan keeps no
+ * stored mtime (a change in the same second would not move it again), so the next run looks.
+ * In a changed folder, new names are parsed, renamed ones (flags) updated, vanished removed.
+ * `full` re-reads every message, keeping UIDs.
+ */
+export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): IndexSummary {
+  const { db, setAside } = openIndex(maildir);
+  const summary: IndexSummary = { maildir, folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside };
+  try {
+    const scanStart = BigInt(Date.now()) * 1_000_000n;
+    const onDisk = listFolders(maildir);
+    summary.folders = onDisk.length;
+    const known = new Map((db.prepare("SELECT id, name, uid_validity, cur_mtime_ns, new_mtime_ns FROM folders").all() as FolderRow[]).map((f) => [f.name, f]));
+    for (const folder of onDisk) {
+      let row = known.get(folder.name);
+      known.delete(folder.name);
+      if (!row) {
+        row = createFolder(db, folder.name);
+        if (setAside) summary.uidValidityChanged.push(folder.name);
+      }
+      const cur = mtimeNs(path.join(folder.dir, "cur"));
+      const nu = mtimeNs(path.join(folder.dir, "new"));
+      if (!opts.full && row.cur_mtime_ns === String(cur) && row.new_mtime_ns === String(nu)) {
+        summary.unchangedFolders++;
+        continue;
+      }
+      syncFolder(db, row.id, folder.dir, opts.full === true, summary);
+      const settled = (t: bigint) => (t < scanStart - 1_000_000_000n ? String(t) : "");
+      db.prepare("UPDATE folders SET cur_mtime_ns = ?, new_mtime_ns = ? WHERE id = ?").run(settled(cur), settled(nu), row.id);
+    }
+    // Folders gone from disk take their messages with them.
+    for (const gone of known.values()) db.prepare("DELETE FROM folders WHERE id = ?").run(gone.id);
+    db.prepare("INSERT INTO meta VALUES ('indexed_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(new Date().toISOString());
+  } finally {
+    db.close();
+  }
+  return summary;
+}
+
+interface FolderRow {
+  id: number;
+  name: string;
+  uid_validity: number;
+  cur_mtime_ns: string;
+  new_mtime_ns: string;
+}
+
+function createFolder(db: Database.Database, name: string): FolderRow {
+  // UIDVALIDITY: the creation time, as Dovecot does; kept for as long as the folder's rows live.
+  const validity = Math.floor(Date.now() / 1000);
+  const info = db.prepare("INSERT INTO folders (name, uid_validity, uid_next) VALUES (?, ?, 1)").run(name, validity);
+  return { id: Number(info.lastInsertRowid), name, uid_validity: validity, cur_mtime_ns: "", new_mtime_ns: "" };
+}
+
+function readDisk(dir: string): Map<string, DiskEntry> {
+  const entries = new Map<string, DiskEntry>();
+  for (const subdir of ["new", "cur"] as const) {
+    for (const entry of fs.readdirSync(path.join(dir, subdir), { withFileTypes: true })) {
+      if (!entry.isFile() || entry.name.startsWith(".")) continue;
+      const colon = entry.name.indexOf(":");
+      entries.set(baseOf(entry.name), { base: baseOf(entry.name), subdir, info: colon >= 0 ? entry.name.slice(colon + 1) : "" });
+    }
+  }
+  return entries;
+}
+
+function syncFolder(db: Database.Database, folderId: number, dir: string, full: boolean, summary: IndexSummary): void {
+  const disk = readDisk(dir);
+  const names = new Map<string, string>();
+  for (const subdir of ["new", "cur"]) for (const n of fs.readdirSync(path.join(dir, subdir))) names.set(baseOf(n), n);
+  const rows = db.prepare("SELECT uid, base, subdir, info FROM messages WHERE folder_id = ?").all(folderId) as Array<{ uid: number; base: string; subdir: string; info: string }>;
+  const remove = db.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
+  const rename = db.prepare("UPDATE messages SET subdir = ?, info = ?, flags = ? WHERE folder_id = ? AND uid = ?");
+  const insert = db.prepare(`INSERT INTO messages (folder_id, uid, base, subdir, info, flags, size, received, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, has_attachments, broken)
+    VALUES (@folder, @uid, @base, @subdir, @info, @flags, @size, @received, @date, @from, @to, @cc, @subject, @messageId, @inReplyTo, @references, @hasAttachments, @broken)`);
+  const advance = db.prepare("UPDATE folders SET uid_next = ? WHERE id = ?");
+  const refresh = db.prepare(`UPDATE messages SET subdir = @subdir, info = @info, flags = @flags, size = @size, received = @received, date = @date, from_addr = @from, to_addr = @to, cc_addr = @cc,
+    subject = @subject, message_id = @messageId, in_reply_to = @inReplyTo, refs = @references, has_attachments = @hasAttachments, broken = @broken WHERE folder_id = @folder AND uid = @uid`);
+
+  const work: Array<() => void> = [];
+  for (const row of rows) {
+    const entry = disk.get(row.base);
+    if (!entry) {
+      work.push(() => remove.run(folderId, row.uid));
+      summary.removed++;
+    } else {
+      disk.delete(row.base);
+      if (full) {
+        work.push(() => refresh.run({ ...readMessage(dir, entry, names.get(entry.base) as string, summary), folder: folderId, uid: row.uid }));
+      } else if (entry.subdir !== row.subdir || entry.info !== row.info) {
+        work.push(() => rename.run(entry.subdir, entry.info, flagLetters(entry.info), folderId, row.uid));
+        summary.renamed++;
+      }
+    }
+  }
+  const fresh = [...disk.values()].sort((a, b) => deliveryOrder(a.base, b.base));
+  let uidNext = (db.prepare("SELECT uid_next FROM folders WHERE id = ?").pluck().get(folderId) as number) ?? 1;
+  for (const entry of fresh) {
+    const uid = uidNext++;
+    work.push(() => {
+      insert.run({ ...readMessage(dir, entry, names.get(entry.base) as string, summary), folder: folderId, uid });
+      advance.run(uid + 1, folderId);
+    });
+    summary.added++;
+  }
+  // Batched transactions: a kill -9 leaves a consistent index that the next run completes.
+  for (let i = 0; i < work.length; i += BATCH) db.transaction(() => work.slice(i, i + BATCH).forEach((w) => w()))();
+  updateStats(db, folderId);
+}
+
+function readMessage(dir: string, entry: DiskEntry, name: string, summary: IndexSummary) {
+  const file = path.join(dir, entry.subdir, name);
+  const sized = /,S=(\d+)/.exec(name);
+  let headers: IndexedHeaders | null = null;
+  let size = sized ? Number(sized[1]) : 0;
+  let received = 0;
+  let broken = 0;
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      const st = fs.fstatSync(fd);
+      received = Math.floor(st.mtimeMs);
+      if (!sized) size = st.size;
+      const block = readHeaderBlock(fd);
+      headers = parseHeaders(block);
+      // Broken: empty, or not one header field in the header block (binary, or a bare body).
+      if (!/^[\x21-\x39\x3b-\x7e]+[ \t]*:/m.test(block.toString("latin1"))) broken = 1;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    broken = 1;
+  }
+  if (broken) summary.broken++;
+  const h = headers ?? parseHeaders(Buffer.alloc(0));
+  return {
+    base: entry.base,
+    subdir: entry.subdir,
+    info: entry.info,
+    flags: flagLetters(entry.info),
+    size,
+    received,
+    date: h.date,
+    from: h.from,
+    to: h.to,
+    cc: h.cc,
+    subject: h.subject,
+    messageId: h.messageId,
+    inReplyTo: h.inReplyTo,
+    references: h.references,
+    hasAttachments: h.hasAttachments === null ? null : h.hasAttachments ? 1 : 0,
+    broken,
+  };
+}
+
+/** The folder's stat row, recomputed from its message rows so the two never disagree. */
+function updateStats(db: Database.Database, folderId: number): void {
+  db.prepare(`UPDATE folders SET
+      messages = (SELECT COUNT(*) FROM messages WHERE folder_id = @id),
+      bytes = (SELECT COALESCE(SUM(size), 0) FROM messages WHERE folder_id = @id),
+      unseen = (SELECT COUNT(*) FROM messages WHERE folder_id = @id AND instr(flags, 'S') = 0),
+      flagged = (SELECT COUNT(*) FROM messages WHERE folder_id = @id AND instr(flags, 'F') > 0),
+      deleted = (SELECT COUNT(*) FROM messages WHERE folder_id = @id AND instr(flags, 'T') > 0),
+      recent = (SELECT COUNT(*) FROM messages WHERE folder_id = @id AND subdir = 'new'),
+      oldest = (SELECT MIN(received) FROM messages WHERE folder_id = @id),
+      newest = (SELECT MAX(received) FROM messages WHERE folder_id = @id)
+    WHERE id = @id`).run({ id: folderId });
+}

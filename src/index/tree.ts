@@ -1,0 +1,23 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { Fanout } from "../maildir/layout.js";
+
+/**
+ * The users of a hashed tree: directories at the fan-out's depth, below bucket directories
+ * named by hex digits of the right width. Symlinks are never followed.
+ */
+export function listUsers(root: string, fanout: Fanout): string[] {
+  const users: string[] = [];
+  const walk = (dir: string, level: number) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      if (level < fanout.length) {
+        if (new RegExp(`^[0-9a-f]{${fanout[level]}}$`).test(entry.name)) walk(path.join(dir, entry.name), level + 1);
+      } else if (!entry.name.startsWith(".") && fs.existsSync(path.join(dir, entry.name, "cur"))) {
+        users.push(entry.name);
+      }
+    }
+  };
+  walk(root, 0);
+  return users.sort();
+}

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { CLI, mailstore } from "../helpers/cli.js";
+import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("index, stat and list through the CLI agree with the Maildir files", () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  for (const [user, n] of [["olga", 12], ["pete", 5]] as const) {
+    fs.writeFileSync(path.join(dir, user), buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd").mbox);
+    assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", path.join(dir, user)]).status, 0);
+  }
+  const idx = mailstore(["index", "--root", root, "--json"]);
+  assert.equal(idx.status, 0, idx.stderr);
+  assert.deepEqual(JSON.parse(idx.stdout).users.map((u: { user: string; added: number }) => [u.user, u.added]), [["olga", 12], ["pete", 5]]);
+
+  const stat = JSON.parse(mailstore(["stat", "--root", root, "olga", "--json"]).stdout);
+  const maildir = mailstore(["path", "--root", root, "olga"]).stdout.trim();
+  const onDisk = ["new", "cur"].flatMap((s) => fs.readdirSync(path.join(maildir, s)).map((n) => fs.statSync(path.join(maildir, s, n)).size));
+  assert.deepEqual(Object.keys(stat), ["user", "path", "indexedAt", "messages", "bytes", "folders"]);
+  assert.equal(stat.messages, onDisk.length);
+  assert.equal(stat.bytes, onDisk.reduce((a, b) => a + b, 0));
+  assert.equal(stat.folders[0].name, "INBOX");
+
+  const list = JSON.parse(mailstore(["list", "--root", root, "olga", "--json"]).stdout);
+  assert.equal(list.length, 12);
+  for (const m of list) {
+    assert.deepEqual(Object.keys(m), ["folder", "uid", "file", "size", "flags", "received", "date", "from", "to", "subject", "messageId"]);
+    const [sub, base] = m.file.split("/");
+    const name = fs.readdirSync(path.join(maildir, sub)).find((n: string) => n.startsWith(base)) as string;
+    assert.equal(fs.statSync(path.join(maildir, sub, name)).size, m.size);
+  }
+  const big = JSON.parse(mailstore(["list", "--root", root, "olga", "--json", "--larger-than", "4k"]).stdout);
+  assert.deepEqual(big.map((m: { uid: number }) => m.uid), list.filter((m: { size: number }) => m.size > 4096).map((m: { uid: number }) => m.uid));
+  assert.equal(mailstore(["stat", "--root", root, "nobody"]).status, 1);
+  assert.equal(mailstore(["list", "--root", root, "olga", "--larger-than", "lots"]).status, 2);
+});
+
+test("kill -9 during indexing, then the next run completes the index", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const lf = realMessages("lf").map((m) => m.bytes);
+  fs.writeFileSync(path.join(dir, "quinn"), buildMbox(Array.from({ length: 6000 }, (_, i) => lf[i % lf.length]), "mboxrd").mbox);
+  assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", path.join(dir, "quinn")]).status, 0);
+  const maildir = mailstore(["path", "--root", root, "quinn"]).stdout.trim();
+  const child = spawn(process.execPath, [CLI, "index", "--root", root], { stdio: "ignore" });
+  const exited = new Promise((r) => child.on("exit", r));
+  const deadline = Date.now() + 30_000;
+  // Kill once the first batches are committed.
+  while (Date.now() < deadline && child.exitCode === null && !(fs.existsSync(path.join(maildir, "mailstore.sqlite-wal")) && fs.statSync(path.join(maildir, "mailstore.sqlite-wal")).size > 200_000)) await sleep(5);
+  assert.equal(child.exitCode, null, "the index run was still going when killed");
+  child.kill("SIGKILL");
+  await exited;
+  const again = mailstore(["index", "--root", root, "--json"]);
+  assert.equal(again.status, 0, again.stderr);
+  const stat = JSON.parse(mailstore(["stat", "--root", root, "quinn", "--json"]).stdout);
+  assert.equal(stat.messages, 6000);
+  const uids = JSON.parse(mailstore(["list", "--root", root, "quinn", "--json"]).stdout).map((m: { uid: number }) => m.uid);
+  assert.equal(new Set(uids).size, 6000);
+});

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { INDEX_FILE } from "../../src/index/db.js";
+import { indexMaildir } from "../../src/index/indexer.js";
+import { listMessages, mailboxStat } from "../../src/index/query.js";
+import { userMaildir } from "../../src/maildir/layout.js";
+import { migrateMailbox, type MigrateOptions } from "../../src/migrate/mailbox.js";
+import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
+
+const opts = (root: string): MigrateOptions => ({ root, fanout: [2, 2], format: "auto", sync: "none", dryRun: false, followSymlinks: false, lockTimeoutMs: 2000 });
+
+async function mailbox(n: number, extraHeaders?: string[]) {
+  const dir = tempDir();
+  const src = path.join(dir, "nina");
+  fs.writeFileSync(src, buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd", { extraHeaders }).mbox);
+  const root = path.join(dir, "root");
+  const r = await migrateMailbox({ source: src, user: "nina" }, opts(root));
+  assert.equal(r.status, "migrated", r.error);
+  return userMaildir(root, "nina");
+}
+
+const files = (maildir: string, sub: string) => fs.readdirSync(path.join(maildir, sub));
+
+test("a full index agrees with the files on disk: counts, sizes, flags, decoded headers", async () => {
+  const maildir = await mailbox(20, Array.from({ length: 20 }, (_, i) => (i % 2 ? "Status: RO\n" : i % 5 === 0 ? "X-Status: F\nStatus: O\n" : "")));
+  const summary = indexMaildir(maildir);
+  assert.equal(summary.added, 20);
+  const stat = mailboxStat("nina", maildir);
+  const all = [...files(maildir, "new").map((n) => ["new", n]), ...files(maildir, "cur").map((n) => ["cur", n])];
+  assert.equal(stat.messages, all.length);
+  assert.equal(stat.bytes, all.reduce((a, [s, n]) => a + fs.statSync(path.join(maildir, s, n)).size, 0));
+  const inbox = stat.folders[0];
+  assert.equal(inbox.unseen, all.filter(([, n]) => !/:2,[A-Z]*S/.test(n)).length);
+  assert.equal(inbox.flagged, all.filter(([, n]) => /:2,[A-Z]*F/.test(n)).length);
+  assert.equal(inbox.recent, files(maildir, "new").length);
+  const list = listMessages(maildir);
+  assert.deepEqual(list.map((m) => m.uid), Array.from({ length: 20 }, (_, i) => i + 1), "UIDs follow delivery order");
+  assert.ok(list.every((m) => m.subject.length > 0 && !m.subject.includes("=?")), "subjects decoded");
+});
+
+test("renamed (flags), expunged, delivered: UIDs kept, never reused; a renamed file is not reread", async () => {
+  const maildir = await mailbox(6);
+  indexMaildir(maildir);
+  const before = listMessages(maildir);
+  const second = files(maildir, "new").sort()[1];
+  const target = path.join(maildir, "cur", `${second}:2,S`);
+  fs.renameSync(path.join(maildir, "new", second), target);
+  fs.writeFileSync(target, "Subject: replaced behind the index's back\n\nx\n");
+  const [sub, base] = before[4].file.split("/");
+  fs.unlinkSync(path.join(maildir, sub, files(maildir, sub).find((n) => n.startsWith(base)) as string));
+  fs.writeFileSync(path.join(maildir, "new", "2000000000.M1P1.host,S=30"), "Subject: new one\nFrom: a@b\n\nhi\n");
+  const s = indexMaildir(maildir);
+  assert.deepEqual([s.added, s.renamed, s.removed], [1, 1, 1]);
+  const after = listMessages(maildir);
+  const moved = after.find((m) => m.file.endsWith(second.split(",")[0]));
+  assert.equal(moved?.uid, before.find((m) => m.file.endsWith(second.split(",")[0]))?.uid);
+  assert.equal(moved?.flags, "S");
+  assert.equal(moved?.subject, before.find((m) => m.uid === moved?.uid)?.subject, "flags-only change: not reread");
+  assert.equal(after.find((m) => m.subject === "new one")?.uid, 7, "new mail gets a UID above all before");
+  assert.equal(mailboxStat("nina", maildir).folders[0].uidNext, 8);
+});
+
+test("a change in the same second as the last scan is still seen", async () => {
+  const maildir = await mailbox(2);
+  indexMaildir(maildir);
+  const newDir = path.join(maildir, "new");
+  const st = fs.statSync(newDir);
+  fs.writeFileSync(path.join(newDir, "2000000001.M1P1.host"), "Subject: same second\n\nx\n");
+  fs.utimesSync(newDir, st.atime, st.mtime);
+  assert.equal(indexMaildir(maildir).added, 1);
+});
+
+test("unchanged folders are skipped; new and deleted folders are picked up", async () => {
+  const maildir = await mailbox(3);
+  indexMaildir(maildir);
+  // Age the directories, so their mtimes count as settled.
+  const past = new Date(Date.now() - 60_000);
+  for (const sub of ["cur", "new"]) fs.utimesSync(path.join(maildir, sub), past, past);
+  indexMaildir(maildir);
+  assert.equal(indexMaildir(maildir).unchangedFolders, 1);
+  for (const sub of ["cur", "new", "tmp"]) fs.mkdirSync(path.join(maildir, ".Sent", sub), { recursive: true });
+  fs.writeFileSync(path.join(maildir, ".Sent", "cur", "2000000002.M1P1.host:2,S"), "Subject: sent\n\nx\n");
+  const s = indexMaildir(maildir);
+  assert.deepEqual([s.folders, s.unchangedFolders, s.added], [2, 1, 1]);
+  assert.deepEqual(mailboxStat("nina", maildir).folders.map((f) => f.name), ["INBOX", "Sent"]);
+  fs.rmSync(path.join(maildir, ".Sent"), { recursive: true });
+  indexMaildir(maildir);
+  assert.deepEqual(mailboxStat("nina", maildir).folders.map((f) => f.name), ["INBOX"]);
+});
+
+test("broken files are indexed with what can be read and counted; a damaged index is set aside and rebuilt", async () => {
+  const maildir = await mailbox(2);
+  fs.writeFileSync(path.join(maildir, "new", "2000000003.M1P1.host"), "");
+  fs.writeFileSync(path.join(maildir, "new", "2000000004.M1P1.host"), Buffer.from([0, 1, 2, 0xff, 0x0a, 0x0a]));
+  const first = indexMaildir(maildir);
+  assert.equal(first.broken, 2);
+  assert.equal(mailboxStat("nina", maildir).messages, 4);
+  fs.writeFileSync(path.join(maildir, INDEX_FILE), "this is not a database, just garbage that was written here ".repeat(100));
+  for (const extra of ["-wal", "-shm"]) fs.rmSync(path.join(maildir, INDEX_FILE + extra), { force: true });
+  const rebuilt = indexMaildir(maildir);
+  assert.match(rebuilt.setAside ?? "", /damaged/);
+  assert.deepEqual(rebuilt.uidValidityChanged, ["INBOX"]);
+  assert.equal(mailboxStat("nina", maildir).messages, 4);
+  assert.ok(fs.readdirSync(maildir).some((n) => n.startsWith(`${INDEX_FILE}.damaged-`)));
+});
