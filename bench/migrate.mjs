@@ -3,10 +3,11 @@
 // it is installed (Debian package mb2md). Prints messages/s, MB/s and peak RSS.
 //
 //   BENCH_MESSAGES (default 30000)  BENCH_BIG_MB (default 300)  BENCH_DIR (default ./bench-work)
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { timed } from "./lib.mjs";
 
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const work = path.resolve(process.env.BENCH_DIR ?? path.join(repo, "bench-work"));
@@ -55,29 +56,6 @@ function buildHuge(file) {
   }
   fs.closeSync(fd);
   fs.renameSync(`${file}.part`, file);
-}
-
-/** Runs a command, sampling the peak RSS (VmHWM) of it and its children from /proc. */
-async function timed(cmd, args) {
-  const started = process.hrtime.bigint();
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  let peakKb = 0;
-  const sample = () => {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"));
-      if (m) peakKb = Math.max(peakKb, Number(m[1]));
-    } catch {}
-  };
-  const timer = setInterval(sample, 20);
-  const code = await new Promise((r) => child.on("exit", (c) => r(c)));
-  clearInterval(timer);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}`);
-  return { seconds, peakMb: peakKb / 1024, out, err };
 }
 
 const dropCaches = () => spawnSync("sync");

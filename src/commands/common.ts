@@ -55,6 +55,7 @@ export interface SourceCliOptions {
   dryRun?: boolean;
   sync?: string;
   owner?: string;
+  index?: boolean;
 }
 
 /** The root and its layout (recorded in the root, or --fanout, or the default); usage errors otherwise. */
@@ -81,6 +82,7 @@ export function buildOptions(cli: SourceCliOptions, write: boolean): MigrateOpti
     followSymlinks: cli.followSymlinks ?? false,
     owner: cli.owner ? parseOwner(cli.owner) : undefined,
     lockTimeoutMs: cli.lockTimeout * 1000,
+    index: cli.index !== false,
   };
 }
 

@@ -15,9 +15,10 @@ export function registerIndex(program: Command): void {
     .option("--full", "re-read every message (UIDs are kept)")
     .option("--fanout <widths>", "hash characters per level (default: the root's)")
     .option("--jobs <n>", "mailboxes in parallel (default: cores)", (v) => positiveInt(v, "--jobs"))
+    .option("--lock-timeout <seconds>", "how long to wait for a mailbox another index run holds, before skipping it", (v) => positiveInt(v, "--lock-timeout"), 10)
     .option("--json", "print one JSON summary on stdout")
-    .option("--no-progress", "never show a progress bar")
-    .action(async (users: string[], cli: { root: string; full?: boolean; fanout?: string; jobs?: number; json?: boolean; progress: boolean }) => {
+    .option("--no-progress", "no per-mailbox lines")
+    .action(async (users: string[], cli: { root: string; full?: boolean; fanout?: string; jobs?: number; lockTimeout: number; json?: boolean; progress: boolean }) => {
       const { root, fanout } = rootLayout(cli.root, cli.fanout);
       const names = users.length > 0 ? users : listUsers(root, fanout);
       const started = Date.now();
@@ -28,7 +29,7 @@ export function registerIndex(program: Command): void {
         tasks,
         {
           jobs: cli.jobs ?? defaultJobs(),
-          shared: { mode: "index", options: { root, fanout, full: cli.full === true } },
+          shared: { mode: "index", options: { root, fanout, full: cli.full === true, lockWaitMs: cli.lockTimeout * 1000 } },
           keyOf: (t) => t.user,
           crashed: (t, e) => ({ user: t.user, status: "failed", seconds: 0, error: `worker crashed: ${e.message}` }),
         },
@@ -36,6 +37,7 @@ export function registerIndex(program: Command): void {
           result: (_i, r) => {
             if (r.setAside) progress.log(`mailstore: warning: ${r.user}: damaged index set aside: ${r.setAside}`, true);
             if (r.status === "failed") progress.log(`mailstore: FAILED ${r.user}: ${r.error}`, true);
+            else if (r.status === "skipped") progress.log(`mailstore: skipped ${r.user}: ${r.error}`, true);
             else if (!cli.json && cli.progress !== false) {
               progress.log(`indexed  ${r.user}: ${r.added} new, ${r.renamed} renamed, ${r.removed} removed, ${r.unchangedFolders} of ${r.folders} folders unchanged${r.broken ? `, ${r.broken} unreadable` : ""}`);
             }

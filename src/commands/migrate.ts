@@ -10,6 +10,7 @@ export function registerMigrate(program: Command): void {
     .option("--dry-run", "read and plan: count messages and bytes, report problems, write nothing")
     .option("--sync <policy>", "durable (flush each batch before it becomes visible) or none", "durable")
     .option("--owner <uid:gid>", "owner of created files (default as root: the source's owner)")
+    .option("--no-index", "do not update the users' indexes (mailstore.sqlite) afterwards")
     .action(async (args: string[], cli: SourceCliOptions) => {
       process.exitCode = await migrateCommand(args, cli);
     });

@@ -1,4 +1,6 @@
-import cliProgress from "cli-progress";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
 
 /** Progress for long runs: a bar on a terminal; nothing otherwise (cron, pipes, --json). */
 export interface Progress {
@@ -16,6 +18,7 @@ export function makeProgress(totalBytes: number, enabled: boolean): Progress {
       stop: () => undefined,
     };
   }
+  const cliProgress = require("cli-progress") as typeof import("cli-progress");
   const started = Date.now();
   let messages = 0;
   let bytes = 0;

@@ -1,9 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
-import fg from "fast-glob";
+import { createRequire } from "node:module";
 import type { MailboxTask } from "../migrate/mailbox.js";
 
 export class UsageError extends Error {}
+
+// fast-glob only when a pattern is given: most runs name files or a list.
+const require = createRequire(import.meta.url);
+const glob = () => require("fast-glob") as typeof import("fast-glob");
 
 /**
  * Mailboxes to work on: each argument is a file, or a glob pattern when it names no file;
@@ -13,11 +17,11 @@ export class UsageError extends Error {}
 export function resolveTasks(args: string[], opts: { user?: string; folder?: string; fromList?: string }): MailboxTask[] {
   const tasks: MailboxTask[] = [];
   for (const arg of args) {
-    if (fs.existsSync(arg) || fs.lstatSync(arg, { throwIfNoEntry: false }) || !fg.isDynamicPattern(arg)) {
+    if (fs.existsSync(arg) || fs.lstatSync(arg, { throwIfNoEntry: false }) || !glob().isDynamicPattern(arg)) {
       tasks.push({ source: arg, user: opts.user ?? path.basename(arg), folder: opts.folder });
       continue;
     }
-    const matches = fg.sync(arg, { onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false }).filter((f) => !f.endsWith(".lock")).sort();
+    const matches = glob().sync(arg, { onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false }).filter((f) => !f.endsWith(".lock")).sort();
     if (matches.length === 0) throw new UsageError(`no file matches ${arg}`);
     for (const file of matches) tasks.push({ source: file, user: path.basename(file), folder: opts.folder });
   }

@@ -52,40 +52,43 @@ export class DamagedIndexError extends Error {}
 
 /**
  * Opens (creating if needed) a mailbox's index. A file that is not a mailstore index of this
- * schema, or fails SQLite's quick check, is renamed aside (<file>.damaged-<time>) and a new
+ * schema, or (with deepCheck) fails SQLite's quick_check, is renamed aside (<file>.damaged-<time>) and a new
  * one is made: the caller learns through `setAside`.
  */
-export function openIndex(maildir: string, opts: { readonly?: boolean } = {}): { db: Database.Database; setAside: string | null } {
+export function openIndex(maildir: string, opts: { readonly?: boolean; deepCheck?: boolean } = {}): { db: Database.Database; setAside: string | null } {
   const file = path.join(maildir, INDEX_FILE);
   if (opts.readonly) {
     const db = new Database(file, { readonly: true, fileMustExist: true });
-    checkIndex(db);
+    checkIndex(db, false);
     return { db, setAside: null };
   }
   try {
-    return { db: create(file), setAside: null };
+    return { db: create(file, opts.deepCheck === true), setAside: null };
   } catch (err) {
     if (!fs.existsSync(file)) throw err;
     const aside = `${file}.damaged-${Date.now()}`;
     fs.renameSync(file, aside);
     for (const extra of ["-wal", "-shm"]) fs.rmSync(file + extra, { force: true });
-    return { db: create(file), setAside: `${aside} (${(err as Error).message})` };
+    return { db: create(file, false), setAside: `${aside} (${(err as Error).message})` };
   }
 }
 
-function create(file: string): Database.Database {
+function create(file: string, deepCheck: boolean): Database.Database {
   const db = new Database(file, { timeout: 10_000 });
   try {
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
-    db.transaction(() => {
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
-      if (tables.length > 0 && !tables.includes("meta")) throw new DamagedIndexError("not a mailstore index");
-      db.exec(SCHEMA);
-      db.prepare("INSERT OR IGNORE INTO meta VALUES ('schema', ?)").run(String(INDEX_SCHEMA_VERSION));
-    }).immediate();
-    checkIndex(db);
+    db.pragma("synchronous = NORMAL");
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+    if (tables.length > 0 && !tables.includes("meta")) throw new DamagedIndexError("not a mailstore index");
+    if (!tables.includes("messages")) {
+      // New (or half-made) index: WAL is a property of the file, set once.
+      db.pragma("journal_mode = WAL");
+      db.transaction(() => {
+        db.exec(SCHEMA);
+        db.prepare("INSERT OR IGNORE INTO meta VALUES ('schema', ?)").run(String(INDEX_SCHEMA_VERSION));
+      }).immediate();
+    }
+    checkIndex(db, deepCheck);
     return db;
   } catch (err) {
     db.close();
@@ -93,9 +96,11 @@ function create(file: string): Database.Database {
   }
 }
 
-function checkIndex(db: Database.Database): void {
+/** The schema version always; SQLite's quick_check (it reads the whole file) when asked. */
+function checkIndex(db: Database.Database, deep: boolean): void {
   const version = db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get();
   if (version !== String(INDEX_SCHEMA_VERSION)) throw new DamagedIndexError(`schema ${String(version)} where ${INDEX_SCHEMA_VERSION} is expected`);
+  if (!deep) return;
   const check = db.pragma("quick_check", { simple: true });
   if (check !== "ok") throw new DamagedIndexError(`quick_check: ${String(check)}`);
 }

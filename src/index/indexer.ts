@@ -73,7 +73,7 @@ function flagLetters(info: string): string {
  * `full` re-reads every message, keeping UIDs.
  */
 export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): IndexSummary {
-  const { db, setAside } = openIndex(maildir);
+  const { db, setAside } = openIndex(maildir, { deepCheck: opts.full === true });
   const summary: IndexSummary = { maildir, folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside };
   try {
     const scanStart = BigInt(Date.now()) * 1_000_000n;
@@ -99,6 +99,9 @@ export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): In
     }
     // Folders gone from disk take their messages with them.
     for (const gone of known.values()) db.prepare("DELETE FROM folders WHERE id = ?").run(gone.id);
+    // A run that changed nothing still records when it looked, without a flush to disk:
+    // losing that note in a power cut costs nothing, and the nightly no-change run stays cheap.
+    if (summary.added + summary.renamed + summary.removed === 0 && summary.unchangedFolders === summary.folders) db.pragma("synchronous = OFF");
     db.prepare("INSERT INTO meta VALUES ('indexed_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(new Date().toISOString());
   } finally {
     db.close();

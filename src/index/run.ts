@@ -1,22 +1,49 @@
+import fs from "node:fs";
+import path from "node:path";
+import { unlock as fcntlUnlock } from "os-lock";
 import { userMaildir } from "../maildir/layout.js";
 import type { MigrateOptions } from "../migrate/mailbox.js";
+import { fcntlLockBy } from "../util/fcntl-lock.js";
 import { type IndexSummary, indexMaildir } from "./indexer.js";
 
 export interface IndexResult extends Partial<IndexSummary> {
   user: string;
-  status: "indexed" | "failed";
+  status: "indexed" | "skipped" | "failed";
   seconds: number;
   error?: string;
 }
 
+export const INDEX_LOCK = "mailstore-index.lock";
+
+/**
+ * Runs `work` holding an exclusive fcntl lock on <maildir>/mailstore-index.lock, so two index
+ * runs never write one mailbox's index at once. The kernel drops the lock if the holder dies.
+ * Returns null if the lock stayed taken for `waitMs`.
+ */
+export async function withIndexLock<T>(maildir: string, waitMs: number, work: () => T): Promise<T | null> {
+  const fd = fs.openSync(path.join(maildir, INDEX_LOCK), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  try {
+    if (!(await fcntlLockBy(fd, true, Date.now() + waitMs))) return null;
+    try {
+      return work();
+    } finally {
+      await fcntlUnlock(fd).catch(() => undefined);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Indexes one user's Maildir; any error fails this user alone. */
-export function indexUser(user: string, opts: Pick<MigrateOptions, "root" | "fanout"> & { full?: boolean }): IndexResult {
+export async function indexUser(user: string, opts: Pick<MigrateOptions, "root" | "fanout"> & { full?: boolean; lockWaitMs?: number }): Promise<IndexResult> {
   const started = Date.now();
   const maildir = userMaildir(opts.root, user, opts.fanout);
+  const seconds = () => (Date.now() - started) / 1000;
   try {
-    const summary = indexMaildir(maildir, { full: opts.full });
-    return { user, status: "indexed", ...summary, seconds: (Date.now() - started) / 1000 };
+    const summary = await withIndexLock(maildir, opts.lockWaitMs ?? 10_000, () => indexMaildir(maildir, { full: opts.full }));
+    if (!summary) return { user, maildir, status: "skipped", error: `${maildir}: another mailstore index holds ${INDEX_LOCK}; skipped, the next run will index it`, seconds: seconds() };
+    return { user, status: "indexed", ...summary, seconds: seconds() };
   } catch (err) {
-    return { user, maildir, status: "failed", error: `${maildir}: ${(err as Error).message}`, seconds: (Date.now() - started) / 1000 };
+    return { user, maildir, status: "failed", error: `${maildir}: ${(err as Error).message}`, seconds: seconds() };
   }
 }

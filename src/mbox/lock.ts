@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
-import { lock as fcntlLock, unlock as fcntlUnlock } from "os-lock";
+import { unlock as fcntlUnlock } from "os-lock";
+import { fcntlLockBy } from "../util/fcntl-lock.js";
 
 export class LockTimeoutError extends Error {}
 
@@ -25,16 +26,8 @@ export async function lockSource(mboxPath: string, fd: number, timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   const dot = await takeDotlock(mboxPath, deadline);
   try {
-    for (;;) {
-      try {
-        await fcntlLock(fd, { exclusive: false, immediate: true });
-        break;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== "EAGAIN" && code !== "EACCES" && code !== "EBUSY") throw err;
-        if (Date.now() >= deadline) throw new LockTimeoutError(`${mboxPath} is locked by another process (fcntl lock held); waited ${Math.round(timeoutMs / 1000)} s`);
-        await sleep(100);
-      }
+    if (!(await fcntlLockBy(fd, false, deadline))) {
+      throw new LockTimeoutError(`${mboxPath} is locked by another process (fcntl lock held); waited ${Math.round(timeoutMs / 1000)} s`);
     }
   } catch (err) {
     dot.release();

@@ -1,6 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import { indexMaildir } from "../index/indexer.js";
+import { withIndexLock } from "../index/run.js";
 import { ensureDirUnder, ensureMaildir, type Owner } from "../maildir/dirs.js";
 import { FolderWriter, type StagedMessage, type SyncPolicy } from "../maildir/delivery.js";
 import { flagsFromHeader, headerFields, infoSuffix } from "../maildir/flags.js";
@@ -30,6 +32,8 @@ export interface MigrateOptions {
   lockTimeoutMs: number;
   /** Messages per flushed batch. */
   batchMessages?: number;
+  /** Bring the user's index (mailstore.sqlite) up to date after delivering (default true). */
+  index?: boolean;
 }
 
 export type MailboxStatus = "migrated" | "resumed" | "unchanged" | "planned" | "failed";
@@ -49,6 +53,8 @@ export interface MailboxResult {
   skippedPseudo: number;
   seconds: number;
   warnings: string[];
+  /** Whether the user's index was brought up to date after this mailbox. */
+  indexed?: boolean;
   error?: string;
 }
 
@@ -106,7 +112,21 @@ export async function migrateMailbox(task: MailboxTask, opts: MigrateOptions, pr
     const { maildir, folderDir } = resolveTarget(task, opts);
     result.target = folderDir;
     await runMailbox(task, opts, maildir, folderDir, result, progress);
+    if (opts.index !== false && !opts.dryRun) await fillIndex(maildir, result);
   });
+}
+
+/** Indexes what was just written, so a migrated mailbox needs no second pass. */
+async function fillIndex(maildir: string, result: MailboxResult): Promise<void> {
+  try {
+    const summary = await withIndexLock(maildir, 10_000, () => indexMaildir(maildir));
+    result.indexed = summary !== null;
+    if (!summary) result.warnings.push("index not updated: another mailstore index holds its lock; run mailstore index later");
+    else if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
+  } catch (err) {
+    result.indexed = false;
+    result.warnings.push(`index not updated: ${(err as Error).message}`);
+  }
 }
 
 /** Opens a source read-only; a symlink only when asked to follow it. */

@@ -4,7 +4,7 @@ import { indexUser } from "../index/run.js";
 import { verifyMailbox } from "./verify.js";
 
 /** Runs migrate, verify or index tasks sent by the pool, reporting progress at most every 100 ms. */
-const shared = workerData as { mode: "migrate" | "verify" | "index"; options: MigrateOptions & { full?: boolean } };
+const shared = workerData as { mode: "migrate" | "verify" | "index"; options: MigrateOptions & { full?: boolean; lockWaitMs?: number } };
 const port = parentPort;
 if (!port) throw new Error("worker.ts runs only as a worker thread");
 
@@ -24,7 +24,7 @@ port.on("message", async ({ index, task }: { index: number; task: MailboxTask })
     }
   };
   const result =
-    shared.mode === "verify" ? await verifyMailbox(task, shared.options, progress) : shared.mode === "index" ? indexUser(task.user, shared.options) : await migrateMailbox(task, shared.options, progress);
+    shared.mode === "verify" ? await verifyMailbox(task, shared.options, progress) : shared.mode === "index" ? await indexUser(task.user, shared.options) : await migrateMailbox(task, shared.options, progress);
   port.postMessage({ type: "progress", index, bytes, messages });
   port.postMessage({ type: "result", index, result });
 });

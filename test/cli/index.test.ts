@@ -13,7 +13,7 @@ test("index, stat and list through the CLI agree with the Maildir files", () => 
   const root = path.join(dir, "root");
   for (const [user, n] of [["olga", 12], ["pete", 5]] as const) {
     fs.writeFileSync(path.join(dir, user), buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd").mbox);
-    assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", path.join(dir, user)]).status, 0);
+    assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", "--no-index", path.join(dir, user)]).status, 0);
   }
   const idx = mailstore(["index", "--root", root, "--json"]);
   assert.equal(idx.status, 0, idx.stderr);
@@ -46,7 +46,7 @@ test("kill -9 during indexing, then the next run completes the index", async () 
   const root = path.join(dir, "root");
   const lf = realMessages("lf").map((m) => m.bytes);
   fs.writeFileSync(path.join(dir, "quinn"), buildMbox(Array.from({ length: 6000 }, (_, i) => lf[i % lf.length]), "mboxrd").mbox);
-  assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", path.join(dir, "quinn")]).status, 0);
+  assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", "--no-index", path.join(dir, "quinn")]).status, 0);
   const maildir = mailstore(["path", "--root", root, "quinn"]).stdout.trim();
   const child = spawn(process.execPath, [CLI, "index", "--root", root], { stdio: "ignore" });
   const exited = new Promise((r) => child.on("exit", r));
@@ -62,4 +62,37 @@ test("kill -9 during indexing, then the next run completes the index", async () 
   assert.equal(stat.messages, 6000);
   const uids = JSON.parse(mailstore(["list", "--root", root, "quinn", "--json"]).stdout).map((m: { uid: number }) => m.uid);
   assert.equal(new Set(uids).size, 6000);
+});
+
+test("migrate fills the index (unless --no-index); a mailbox another index run holds is skipped, loudly", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  fs.writeFileSync(path.join(dir, "rita"), buildMbox(realMessages("lf", 4).map((m) => m.bytes), "mboxrd").mbox);
+  fs.writeFileSync(path.join(dir, "sam"), buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+  const migrated = JSON.parse(mailstore(["migrate", "--root", root, "--json", path.join(dir, "rita")]).stdout);
+  assert.equal(migrated.mailboxes[0].indexed, true);
+  assert.equal(JSON.parse(mailstore(["stat", "--root", root, "rita", "--json"]).stdout).messages, 4);
+  assert.equal(mailstore(["migrate", "--root", root, "--no-index", path.join(dir, "sam")]).status, 0);
+  const samDir = mailstore(["path", "--root", root, "sam"]).stdout.trim();
+  assert.equal(fs.existsSync(path.join(samDir, "mailstore.sqlite")), false);
+
+  const { lock, unlock } = await import("os-lock");
+  const fd = fs.openSync(path.join(samDir, "mailstore-index.lock"), "a+");
+  await lock(fd, { exclusive: true });
+  try {
+    // The lock is held by this process: a separate index run must wait, then skip sam.
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, "index", "--root", root, "--lock-timeout", "1", "sam", "rita"], { stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (code) => resolve({ code, stderr }));
+    });
+    assert.equal(r.code, 0);
+    assert.match(r.stderr, /skipped sam: .*another mailstore index holds mailstore-index\.lock/);
+  } finally {
+    await unlock(fd);
+    fs.closeSync(fd);
+  }
+  assert.equal(mailstore(["index", "--root", root, "sam"]).status, 0);
+  assert.equal(JSON.parse(mailstore(["stat", "--root", root, "sam", "--json"]).stdout).messages, 3);
 });

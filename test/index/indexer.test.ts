@@ -9,7 +9,7 @@ import { userMaildir } from "../../src/maildir/layout.js";
 import { migrateMailbox, type MigrateOptions } from "../../src/migrate/mailbox.js";
 import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
 
-const opts = (root: string): MigrateOptions => ({ root, fanout: [2, 2], format: "auto", sync: "none", dryRun: false, followSymlinks: false, lockTimeoutMs: 2000 });
+const opts = (root: string): MigrateOptions => ({ root, fanout: [2, 2], format: "auto", sync: "none", dryRun: false, followSymlinks: false, lockTimeoutMs: 2000, index: false });
 
 async function mailbox(n: number, extraHeaders?: string[]) {
   const dir = tempDir();
