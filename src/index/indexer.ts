@@ -52,13 +52,13 @@ function mtimeNs(dir: string): bigint {
 }
 
 /** Maildir names sort by delivery time, then the M (microsecond or sequence) field. */
-function deliveryOrder(a: string, b: string): number {
-  const key = (n: string) => {
-    const m = /^(\d+)\.M(\d+)/.exec(n);
-    return m ? [Number(m[1]), Number(m[2])] : [Number.parseInt(n, 10) || 0, 0];
-  };
-  const [ka, kb] = [key(a), key(b)];
-  return ka[0] - kb[0] || ka[1] - kb[1] || (a < b ? -1 : a > b ? 1 : 0);
+function sortByDelivery(entries: DiskEntry[]): DiskEntry[] {
+  const keyed = entries.map((e) => {
+    const m = /^(\d+)\.M(\d+)/.exec(e.base);
+    return { e, secs: m ? Number(m[1]) : Number.parseInt(e.base, 10) || 0, micro: m ? Number(m[2]) : 0 };
+  });
+  keyed.sort((a, b) => a.secs - b.secs || a.micro - b.micro || (a.e.base < b.e.base ? -1 : a.e.base > b.e.base ? 1 : 0));
+  return keyed.map((k) => k.e);
 }
 
 function flagLetters(info: string): string {
@@ -165,20 +165,28 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
       }
     }
   }
-  const fresh = [...disk.values()].sort((a, b) => deliveryOrder(a.base, b.base));
-  let uidNext = (db.prepare("SELECT uid_next FROM folders WHERE id = ?").pluck().get(folderId) as number) ?? 1;
-  for (const entry of fresh) {
-    const uid = uidNext++;
-    work.push(() => {
-      insert.run({ ...readMessage(dir, entry, names.get(entry.base) as string, summary), folder: folderId, uid });
-      advance.run(uid + 1, folderId);
-    });
-    summary.added++;
-  }
+  const fresh = sortByDelivery([...disk.values()]);
+  const uidStart = (db.prepare("SELECT uid_next FROM folders WHERE id = ?").pluck().get(folderId) as number) ?? 1;
+  summary.added += fresh.length;
   // Batched transactions: a kill -9 leaves a consistent index that the next run completes.
+  // uid_next moves with each batch of inserts, in the same transaction.
   for (let i = 0; i < work.length; i += BATCH) db.transaction(() => work.slice(i, i + BATCH).forEach((w) => w()))();
+  for (let i = 0; i < fresh.length; i += BATCH) {
+    const batch = fresh.slice(i, i + BATCH);
+    db.transaction(() => {
+      batch.forEach((entry, j) => {
+        const row = readMessage(dir, entry, names.get(entry.base) as string, summary) as MessageRow;
+        row.folder = folderId;
+        row.uid = uidStart + i + j;
+        insert.run(row);
+      });
+      advance.run(uidStart + i + batch.length, folderId);
+    })();
+  }
   updateStats(db, folderId);
 }
+
+type MessageRow = ReturnType<typeof readMessage> & { folder?: number; uid?: number };
 
 function readMessage(dir: string, entry: DiskEntry, name: string, summary: IndexSummary) {
   const file = path.join(dir, entry.subdir, name);
