@@ -17,12 +17,12 @@ export function registerIndex(program: Command): void {
     .option("--jobs <n>", "mailboxes in parallel (default: cores)", (v) => positiveInt(v, "--jobs"))
     .option("--lock-timeout <seconds>", "how long to wait for a mailbox another index run holds, before skipping it", (v) => positiveInt(v, "--lock-timeout"), 10)
     .option("--json", "print one JSON summary on stdout")
-    .option("--no-progress", "no per-mailbox lines")
+    .option("--no-progress", "never show a progress bar")
     .action(async (users: string[], cli: { root: string; full?: boolean; fanout?: string; jobs?: number; lockTimeout: number; json?: boolean; progress: boolean }) => {
       const { root, fanout } = rootLayout(cli.root, cli.fanout);
       const names = users.length > 0 ? users : listUsers(root, fanout);
       const started = Date.now();
-      const progress = makeProgress(0, false);
+      const progress = makeProgress(names.length, !cli.json && cli.progress !== false && process.stderr.isTTY === true, "mailboxes");
       const tasks: MailboxTask[] = names.map((user) => ({ source: "", user }));
       const results = await runPool<MailboxTask, IndexResult>(
         new URL("../migrate/worker.js", import.meta.url),
@@ -35,15 +35,16 @@ export function registerIndex(program: Command): void {
         },
         {
           result: (_i, r) => {
+            progress.add(1, r.added ?? 0);
             if (r.setAside) progress.log(`mailstore: warning: ${r.user}: damaged index set aside: ${r.setAside}`, true);
+            // Quiet for cron: problems on stderr, the per-mailbox detail in --json only.
             if (r.status === "failed") progress.log(`mailstore: FAILED ${r.user}: ${r.error}`, true);
             else if (r.status === "skipped") progress.log(`mailstore: skipped ${r.user}: ${r.error}`, true);
-            else if (!cli.json && cli.progress !== false) {
-              progress.log(`indexed  ${r.user}: ${r.added} new, ${r.renamed} renamed, ${r.removed} removed, ${r.unchangedFolders} of ${r.folders} folders unchanged${r.broken ? `, ${r.broken} unreadable` : ""}`);
-            }
+            if (r.broken) progress.log(`mailstore: warning: ${r.user}: ${r.broken} message file(s) unreadable or without a header; indexed with what could be read`, true);
           },
         },
       );
+      progress.stop();
       const failed = results.filter((r) => r.status === "failed").length;
       const totals = {
         users: results.length,

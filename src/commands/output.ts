@@ -4,13 +4,16 @@ const require = createRequire(import.meta.url);
 
 /** Progress for long runs: a bar on a terminal; nothing otherwise (cron, pipes, --json). */
 export interface Progress {
-  add(bytes: number, messages: number): void;
+  /** Progress made: bytes (or mailboxes) done, and messages. */
+  add(amount: number, messages: number): void;
   /** Prints a line (stdout, or stderr for problems) without tearing the bar. */
   log(line: string, toStderr?: boolean): void;
   stop(): void;
 }
 
-export function makeProgress(totalBytes: number, enabled: boolean): Progress {
+/** `total` is in bytes of source, or (unit "mailboxes") a count of mailboxes. */
+export function makeProgress(total: number, enabled: boolean, unit: "bytes" | "mailboxes" = "bytes"): Progress {
+  const show = (n: number) => (unit === "bytes" ? formatBytes(n) : `${n} mailboxes`);
   if (!enabled) {
     return {
       add: () => undefined,
@@ -21,7 +24,7 @@ export function makeProgress(totalBytes: number, enabled: boolean): Progress {
   const cliProgress = require("cli-progress") as typeof import("cli-progress");
   const started = Date.now();
   let messages = 0;
-  let bytes = 0;
+  let done = 0;
   // A MultiBar of one: its log() prints above the bar, which a SingleBar cannot do.
   const multi = new cliProgress.MultiBar(
     {
@@ -32,13 +35,13 @@ export function makeProgress(totalBytes: number, enabled: boolean): Progress {
     },
     cliProgress.Presets.shades_classic,
   );
-  const bar = multi.create(Math.max(totalBytes, 1), 0, { done: formatBytes(0), size: formatBytes(totalBytes), messages: 0, rate: 0 });
+  const bar = multi.create(Math.max(total, 1), 0, { done: show(0), size: show(total), messages: 0, rate: 0 });
   return {
-    add(b, m) {
-      bytes += b;
+    add(amount, m) {
+      done += amount;
       messages += m;
       const secs = Math.max((Date.now() - started) / 1000, 0.001);
-      bar.update(bytes, { done: formatBytes(bytes), messages, rate: Math.round(messages / secs) });
+      bar.update(done, { done: show(done), messages, rate: Math.round(messages / secs) });
     },
     log(line) {
       multi.log(`${line}\n`);
