@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { assertPlainDbFiles } from "../maildir/dirs.js";
 
 /** The per-mailbox index: <user maildir>/mailstore.sqlite. Schema: docs/index-schema.md. */
 export const INDEX_FILE = "mailstore.sqlite";
@@ -57,6 +58,7 @@ export class DamagedIndexError extends Error {}
  */
 export function openIndex(maildir: string, opts: { readonly?: boolean; deepCheck?: boolean } = {}): { db: Database.Database; setAside: string | null } {
   const file = path.join(maildir, INDEX_FILE);
+  assertPlainDbFiles(file);
   if (opts.readonly) {
     const db = new Database(file, { readonly: true, fileMustExist: true });
     checkIndex(db, false);

@@ -67,3 +67,15 @@ export function ensureMaildir(root: string, dir: string, opts: { owner?: Owner; 
     }
   }
 }
+
+/**
+ * Refuses a SQLite database path whose file or side files (-wal, -shm, -journal) are
+ * symlinks or not regular files. SQLite follows symlinks; run as root in a user-owned Maildir,
+ * a planted link would let it create or overwrite a file anywhere.
+ */
+export function assertPlainDbFiles(dbPath: string): void {
+  for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`]) {
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (st && !st.isFile()) throw new UnsafePathError(`refusing to open ${file}: it is ${st.isSymbolicLink() ? "a symlink" : "not a regular file"}`);
+  }
+}

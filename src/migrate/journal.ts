@@ -1,5 +1,6 @@
 import path from "node:path";
 import Database from "better-sqlite3";
+import { assertPlainDbFiles } from "../maildir/dirs.js";
 
 /**
  * The per-Maildir migration journal (<maildir>/mailstore-journal.sqlite).
@@ -42,6 +43,7 @@ export class Journal {
   readonly db: Database.Database;
 
   constructor(maildir: string, opts: { durable: boolean; readonly?: boolean }) {
+    assertPlainDbFiles(path.join(maildir, JOURNAL_FILE));
     this.db = new Database(path.join(maildir, JOURNAL_FILE), { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 30_000 });
     if (opts.readonly) return;
     this.db.pragma("journal_mode = WAL");

@@ -366,7 +366,8 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     noteFallbacks(reader, result);
     if (keywords.dropped.size > 0) result.warnings.push(`more than 26 keywords: not kept as Maildir flags: ${[...keywords.dropped].join(" ")}`);
     journal.finish(sourceId, identity);
-    result.status = result.previous > 0 ? "resumed" : "migrated";
+    // A source that was touched (or rewritten with the same bytes) but gained nothing is unchanged.
+    result.status = result.previous === 0 ? "migrated" : result.messages > 0 ? "resumed" : "unchanged";
   } finally {
     journal.close();
   }

@@ -64,6 +64,9 @@ test("a rerun adds nothing; a grown source adds only the new messages; a rewritt
   const again = await migrateMailbox({ source: src, user: "carol" }, base(root));
   assert.equal(again.status, "unchanged");
   assert.equal(again.messages, 0);
+  fs.utimesSync(src, new Date(), new Date(Date.now() + 5000));
+  const touched = await migrateMailbox({ source: src, user: "carol" }, base(root));
+  assert.deepEqual([touched.status, touched.messages], ["unchanged", 0], "touched, same bytes");
   fs.appendFileSync(src, buildMbox(all.slice(8), "mboxrd").mbox);
   const grown = await migrateMailbox({ source: src, user: "carol" }, base(root));
   assert.equal(grown.status, "resumed", grown.error);
@@ -181,4 +184,26 @@ test("keywords reach file names and dovecot-keywords; --owner sets the owner of 
     }
     assert.equal(fs.statSync(path.dirname(maildir)).uid, 0, "hash buckets stay root's");
   }
+});
+
+test("a journal or index planted as a symlink in a user's Maildir is refused, nothing written through it", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const src = path.join(dir, "oscar");
+  fs.writeFileSync(src, buildMbox(realMessages("lf", 2).map((m) => m.bytes), "mboxrd").mbox);
+  const maildir = userMaildir(root, "oscar");
+  fs.mkdirSync(maildir, { recursive: true });
+  const victim = path.join(dir, "victim");
+  fs.symlinkSync(victim, path.join(maildir, "mailstore-journal.sqlite-wal"));
+  const r = await migrateMailbox({ source: src, user: "oscar" }, base(root));
+  assert.equal(r.status, "failed");
+  assert.match(r.error ?? "", /refusing to open .*mailstore-journal\.sqlite-wal: it is a symlink/);
+  assert.equal(fs.existsSync(victim), false);
+
+  fs.unlinkSync(path.join(maildir, "mailstore-journal.sqlite-wal"));
+  fs.symlinkSync(victim, path.join(maildir, "mailstore.sqlite"));
+  const again = await migrateMailbox({ source: src, user: "oscar" }, base(root));
+  assert.equal(again.status, "migrated", again.error);
+  assert.match(again.warnings.join("\n"), /index not updated: refusing to open .*mailstore\.sqlite: it is a symlink/);
+  assert.equal(fs.existsSync(victim), false);
 });
