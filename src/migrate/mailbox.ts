@@ -4,14 +4,15 @@ import zlib from "node:zlib";
 import { indexMaildir } from "../index/indexer.js";
 import { withIndexLock } from "../index/run.js";
 import { ensureDirUnder, ensureMaildir, type Owner } from "../maildir/dirs.js";
-import { FolderWriter, type StagedMessage, type SyncPolicy } from "../maildir/delivery.js";
+import { FolderWriter, type SyncPolicy } from "../maildir/delivery.js";
 import { flagsFromHeader, headerFields, infoSuffix } from "../maildir/flags.js";
 import { KeywordTable } from "../maildir/keywords.js";
 import { type Fanout, folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
 import { finalName, NameGenerator } from "../maildir/names.js";
 import { lockSource } from "../mbox/lock.js";
 import { type MboxFormat, MboxReader } from "../mbox/reader.js";
-import { Journal, type MessageRow, type SourceIdentity } from "./journal.js";
+import { Batches, DEFAULT_LIMITS } from "./batches.js";
+import { Journal, type SourceIdentity } from "./journal.js";
 
 export interface MailboxTask {
   source: string;
@@ -60,11 +61,8 @@ export interface MailboxResult {
 
 export type ProgressFn = (bytesRead: number, messages: number) => void;
 
-const BATCH_BYTES = 64 * 1024 * 1024;
 /** Messages up to this size are written whole on the thread pool. */
 const WHOLE_LIMIT = 1024 * 1024;
-const MAX_IN_FLIGHT = 64;
-const BYTES_IN_FLIGHT = 32 * 1024 * 1024;
 
 export class SourceChangedError extends Error {}
 
@@ -263,43 +261,11 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore });
     const names = new NameGenerator();
     const keywords = new KeywordTable(folderDir);
-    const batchLimit = opts.batchMessages ?? 1000;
-    let staged: StagedMessage[] = [];
-    let rows: MessageRow[] = [];
-    let stagedBytes = 0;
+    const batches = new Batches(writer, journal, sourceId, () => keywords.save(owner), {
+      ...DEFAULT_LIMITS,
+      messages: opts.batchMessages ?? DEFAULT_LIMITS.messages,
+    });
     let position = from;
-    let writesInFlight: Promise<void>[] = [];
-    let bytesInFlight = 0;
-    const settleOldestWrite = async () => {
-      const oldest = writesInFlight[0];
-      writesInFlight = writesInFlight.slice(1);
-      await oldest;
-    };
-    // Batch k is flushed while batch k+1 is written; it becomes visible (journal, then link)
-    // once its flush is done: the journal never names a file that is not on disk.
-    let inFlight: { staged: StagedMessage[]; rows: MessageRow[]; flushed: Promise<void> } | null = null;
-
-    const publishInFlight = async () => {
-      if (!inFlight) return;
-      const batch = inFlight;
-      inFlight = null;
-      await batch.flushed;
-      keywords.save(owner);
-      journal.recordPending(sourceId, batch.rows);
-      writer.publish(batch.staged);
-      journal.markDone(sourceId, batch.rows[0].seq, batch.rows[batch.rows.length - 1].seq);
-    };
-    const cut = async () => {
-      if (staged.length === 0) return;
-      while (writesInFlight.length > 0) await settleOldestWrite();
-      await publishInFlight();
-      const flushed = writer.flush(staged);
-      flushed.catch(() => undefined);
-      inFlight = { staged, rows, flushed };
-      staged = [];
-      rows = [];
-      stagedBytes = 0;
-    };
 
     for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
       const { message } = next;
@@ -327,14 +293,8 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
         size += step.value.length;
       }
       if (step.done) {
-        while (writesInFlight.length >= MAX_IN_FLIGHT || bytesInFlight > BYTES_IN_FLIGHT) await settleOldestWrite();
-        const bytes = size;
-        const write = writer.writeWhole(tmpName, head.length === 1 ? head[0] : Buffer.concat(head), mtime).then(() => {
-          bytesInFlight -= bytes;
-        });
-        write.catch(() => undefined);
-        writesInFlight.push(write);
-        bytesInFlight += bytes;
+        await batches.roomForWrite();
+        batches.trackWrite(writer.writeWhole(tmpName, head.length === 1 ? head[0] : Buffer.concat(head), mtime), size);
       } else {
         const out = writer.open(tmpName);
         try {
@@ -351,18 +311,14 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       if (end.truncated) result.warnings.push(`the last message (at byte ${message.offset}) ends without a newline: it may have been cut short; migrated as it stands`);
       const name = finalName(names.next(), size, info);
       const subdir = flags.cur ? "cur" : "new";
-      staged.push({ tmpName, finalName: name, subdir });
-      rows.push({ seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size });
+      await batches.add({ tmpName, finalName: name, subdir }, { seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size });
       seq++;
-      stagedBytes += size;
       result.messages++;
       result.bytes += size;
       progress(end.end - position, 1);
       position = end.end;
-      if (staged.length >= batchLimit || stagedBytes >= BATCH_BYTES) await cut();
     }
-    await cut();
-    await publishInFlight();
+    await batches.finish();
     noteFallbacks(reader, result);
     if (keywords.dropped.size > 0) result.warnings.push(`more than 26 keywords: not kept as Maildir flags: ${[...keywords.dropped].join(" ")}`);
     journal.finish(sourceId, identity);
