@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
-import { headerFields } from "../maildir/flags.js";
+import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 
 // Loaded on first use: together they cost ~0.5 s to load, and a run that finds nothing new
 // (the nightly no-change case) parses no header at all.
@@ -83,7 +83,6 @@ function addresses(value: string | undefined): string {
 
 export function parseHeaders(block: Buffer): IndexedHeaders {
   const f = headerFields(text(block), FIELDS);
-  const dateMs = f.get("date") ? Date.parse((f.get("date") as string).replace(/\([^)]*\)/g, "").trim()) : Number.NaN;
   const type = (f.get("content-type") ?? "").toLowerCase();
   const disposition = (f.get("content-disposition") ?? "").toLowerCase();
   let hasAttachments: boolean | null = null;
@@ -91,7 +90,7 @@ export function parseHeaders(block: Buffer): IndexedHeaders {
   else if (/^multipart\/(mixed|report|related)/.test(type)) hasAttachments = true;
   else if (type === "" || /^(text\/|multipart\/alternative)/.test(type)) hasAttachments = false;
   return {
-    date: Number.isNaN(dateMs) ? null : dateMs,
+    date: parseDateHeader(f.get("date")),
     from: addresses(f.get("from")),
     to: addresses(f.get("to")),
     cc: addresses(f.get("cc")),

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
-import { baseOf } from "../maildir/names.js";
+import { type MessageFile, messageFiles } from "../maildir/scan.js";
 import { openIndex } from "./db.js";
 import { type IndexedHeaders, parseHeaders, readHeaderBlock } from "./headers.js";
 
@@ -20,12 +20,6 @@ export interface IndexSummary {
   uidValidityChanged: string[];
   /** A damaged index that was moved aside, and why. */
   setAside: string | null;
-}
-
-interface DiskEntry {
-  base: string;
-  subdir: "new" | "cur";
-  info: string;
 }
 
 const BATCH = 1000;
@@ -52,7 +46,7 @@ function mtimeNs(dir: string): bigint {
 }
 
 /** Maildir names sort by delivery time, then the M (microsecond or sequence) field. */
-function sortByDelivery(entries: DiskEntry[]): DiskEntry[] {
+function sortByDelivery(entries: MessageFile[]): MessageFile[] {
   const keyed = entries.map((e) => {
     const m = /^(\d+)\.M(\d+)/.exec(e.base);
     return { e, secs: m ? Number(m[1]) : Number.parseInt(e.base, 10) || 0, micro: m ? Number(m[2]) : 0 };
@@ -124,22 +118,8 @@ function createFolder(db: Database.Database, name: string): FolderRow {
   return { id: Number(info.lastInsertRowid), name, uid_validity: validity, cur_mtime_ns: "", new_mtime_ns: "" };
 }
 
-function readDisk(dir: string): Map<string, DiskEntry> {
-  const entries = new Map<string, DiskEntry>();
-  for (const subdir of ["new", "cur"] as const) {
-    for (const entry of fs.readdirSync(path.join(dir, subdir), { withFileTypes: true })) {
-      if (!entry.isFile() || entry.name.startsWith(".")) continue;
-      const colon = entry.name.indexOf(":");
-      entries.set(baseOf(entry.name), { base: baseOf(entry.name), subdir, info: colon >= 0 ? entry.name.slice(colon + 1) : "" });
-    }
-  }
-  return entries;
-}
-
 function syncFolder(db: Database.Database, folderId: number, dir: string, full: boolean, summary: IndexSummary): void {
-  const disk = readDisk(dir);
-  const names = new Map<string, string>();
-  for (const subdir of ["new", "cur"]) for (const n of fs.readdirSync(path.join(dir, subdir))) names.set(baseOf(n), n);
+  const disk = messageFiles(dir);
   const rows = db.prepare("SELECT uid, base, subdir, info FROM messages WHERE folder_id = ?").all(folderId) as Array<{ uid: number; base: string; subdir: string; info: string }>;
   const remove = db.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
   const rename = db.prepare("UPDATE messages SET subdir = ?, info = ?, flags = ? WHERE folder_id = ? AND uid = ?");
@@ -158,7 +138,7 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
     } else {
       disk.delete(row.base);
       if (full) {
-        work.push(() => refresh.run({ ...readMessage(dir, entry, names.get(entry.base) as string, summary), folder: folderId, uid: row.uid }));
+        work.push(() => refresh.run({ ...readMessage(dir, entry, summary), folder: folderId, uid: row.uid }));
       } else if (entry.subdir !== row.subdir || entry.info !== row.info) {
         work.push(() => rename.run(entry.subdir, entry.info, flagLetters(entry.info), folderId, row.uid));
         summary.renamed++;
@@ -175,7 +155,7 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
     const batch = fresh.slice(i, i + BATCH);
     db.transaction(() => {
       batch.forEach((entry, j) => {
-        const row = readMessage(dir, entry, names.get(entry.base) as string, summary) as MessageRow;
+        const row = readMessage(dir, entry, summary) as MessageRow;
         row.folder = folderId;
         row.uid = uidStart + i + j;
         insert.run(row);
@@ -188,9 +168,9 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
 
 type MessageRow = ReturnType<typeof readMessage> & { folder?: number; uid?: number };
 
-function readMessage(dir: string, entry: DiskEntry, name: string, summary: IndexSummary) {
-  const file = path.join(dir, entry.subdir, name);
-  const sized = /,S=(\d+)/.exec(name);
+function readMessage(dir: string, entry: MessageFile, summary: IndexSummary) {
+  const file = path.join(dir, entry.subdir, entry.name);
+  const sized = /,S=(\d+)/.exec(entry.name);
   let headers: IndexedHeaders | null = null;
   let size = sized ? Number(sized[1]) : 0;
   let received = 0;

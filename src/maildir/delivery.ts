@@ -109,17 +109,6 @@ export class FolderWriter {
     }
   }
 
-  /** Is this message in place (under its name, or renamed by a mail server since, e.g. flags changed)? */
-  isPublished(subdir: string, finalName: string, base: string): boolean {
-    if (fs.existsSync(path.join(this.folderDir, subdir, finalName))) return true;
-    for (const dir of ["new", "cur"]) {
-      for (const name of fs.readdirSync(path.join(this.folderDir, dir))) {
-        if (name === base || name.startsWith(`${base},`) || name.startsWith(`${base}:`)) return true;
-      }
-    }
-    return false;
-  }
-
   /** Removes tmp/ files left by an interrupted run of this source. */
   removeStale(prefix: string): number {
     let removed = 0;

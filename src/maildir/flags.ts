@@ -1,3 +1,5 @@
+import { headerFields } from "../util/rfc5322.js";
+
 /**
  * Maildir flags from the mbox bookkeeping headers (see docs/flags.md):
  *   Status R → S (seen);  X-Status A → R (replied), F → F (flagged), D → T (trashed), T → D (draft).
@@ -35,24 +37,6 @@ function parseKeywords(value: string): string[] {
     if (word && !/[\x00-\x20\x7f-\xff(){%*"\\\]]/.test(word) && !word.startsWith("\\")) seen.add(word);
   }
   return [...seen];
-}
-
-/** The first value of each wanted field, unfolded (a field's continuation lines joined). */
-export function headerFields(header: string, wanted: string[]): Map<string, string> {
-  const found = new Map<string, string>();
-  const lines = header.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === "") break;
-    const colon = line.indexOf(":");
-    if (colon <= 0 || line[0] === " " || line[0] === "\t") continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    if (!wanted.includes(name) || found.has(name)) continue;
-    let value = line.slice(colon + 1);
-    while (i + 1 < lines.length && /^[ \t]/.test(lines[i + 1])) value += ` ${lines[++i].trim()}`;
-    found.set(name, value.trim());
-  }
-  return found;
 }
 
 /** Maildir info suffix: flag letters then Dovecot keyword letters, in ASCII order. */

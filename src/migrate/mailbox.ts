@@ -5,12 +5,14 @@ import { indexMaildir } from "../index/indexer.js";
 import { withIndexLock } from "../index/run.js";
 import { ensureDirUnder, ensureMaildir, type Owner } from "../maildir/dirs.js";
 import { FolderWriter, type SyncPolicy } from "../maildir/delivery.js";
-import { flagsFromHeader, headerFields, infoSuffix } from "../maildir/flags.js";
+import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
 import { KeywordTable } from "../maildir/keywords.js";
 import { type Fanout, folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
-import { finalName, NameGenerator } from "../maildir/names.js";
+import { baseOf, finalName, NameGenerator } from "../maildir/names.js";
+import { messageFiles } from "../maildir/scan.js";
 import { lockSource } from "../mbox/lock.js";
 import { type MboxFormat, MboxReader } from "../mbox/reader.js";
+import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
 import { Journal, type SourceIdentity } from "./journal.js";
 
@@ -163,12 +165,8 @@ export function crcOfPrefix(fd: number, length: number): number {
 /** The received time: the From_ line date, else the Date header, else the source's mtime. */
 export function receivedTime(envelopeDate: Date | null, header: Buffer, fallback: Date): Date {
   if (envelopeDate) return envelopeDate;
-  const date = headerFields(header.toString("latin1"), ["date"]).get("date");
-  if (date) {
-    const ms = Date.parse(date.replace(/\([^)]*\)/g, "").trim());
-    if (!Number.isNaN(ms)) return new Date(ms);
-  }
-  return fallback;
+  const ms = parseDateHeader(headerFields(header.toString("latin1"), ["date"]).get("date"));
+  return ms === null ? fallback : new Date(ms);
 }
 
 async function runMailbox(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): Promise<void> {
@@ -236,7 +234,8 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     let crcBefore = 0;
     let seq = 0;
     if (known) {
-      journal.settle(known.id, (row) => writer.isPublished(row.subdir, row.name, row.name.split(",")[0]));
+      let inPlace: Map<string, unknown> | undefined;
+      journal.settle(known.id, (row) => (inPlace ??= messageFiles(folderDir)).has(baseOf(row.name)));
       const last = journal.last(known.id);
       result.previous = last ? last.seq + 1 : 0;
       if (known.state === "done" && sameIdentity(known.identity, identity)) {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { baseOf } from "../maildir/names.js";
+import { messageFiles } from "../maildir/scan.js";
 import { MboxReader } from "../mbox/reader.js";
 import { JOURNAL_FILE, Journal } from "./journal.js";
 import { type MailboxTask, type MigrateOptions, openSource, type ProgressFn, reportFailure, resolveTarget, resultBase } from "./mailbox.js";
@@ -97,13 +98,7 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
 
   // Files in the folder, by base name (flags in the name may have changed since delivery).
   const files = new Map<string, { rel: string; digest?: string }>();
-  for (const sub of ["new", "cur"]) {
-    const dir = path.join(folderDir, sub);
-    if (!fs.existsSync(dir)) continue;
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (entry.isFile()) files.set(baseOf(entry.name), { rel: `${sub}/${entry.name}` });
-    }
-  }
+  for (const [base, f] of messageFiles(folderDir)) files.set(base, { rel: `${f.subdir}/${f.name}` });
   result.maildirMessages = files.size;
   const digestOf = (base: string) => {
     const file = files.get(base);
