@@ -62,15 +62,6 @@ export class MboxReader {
     this.win = new FileWindow(fd, size, this.next, opts.crcBefore ?? 0);
   }
 
-  get size(): number {
-    return this.win.size;
-  }
-
-  /** Where the next message starts; the file's size once all are read. */
-  get position(): number {
-    return this.next;
-  }
-
   /**
    * The next message, or null at the end. Its content must be read with content() before
    * the following call, or it is skipped.
