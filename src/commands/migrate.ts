@@ -21,13 +21,20 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   const options = buildOptions(cli, !cli.dryRun);
   const started = Date.now();
   const progress = makeProgress(sourceBytes(tasks.map((t) => t.source)), cli.progress && !cli.json && process.stderr.isTTY === true);
+  // Bytes read per mailbox: a failed (or unchanged) one is credited with the rest of its file,
+  // so the bar ends at 100%.
+  const consumed = new Map<number, number>();
   const results = await runPool<MailboxTask, MailboxResult>(
     new URL("../migrate/worker.js", import.meta.url),
     tasks,
     { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "migrate", options }, keyOf: (t) => t.user, crashed: (task, error) => crashedResult(task, error) },
     {
-      progress: (_i, bytes, messages) => progress.add(bytes, messages),
-      result: (_i, r) => {
+      progress: (i, bytes, messages) => {
+        consumed.set(i, (consumed.get(i) ?? 0) + bytes);
+        progress.add(bytes, messages);
+      },
+      result: (i, r) => {
+        progress.add(Math.max(0, sourceBytes([r.source]) - (consumed.get(i) ?? 0)), 0);
         // Failures and warnings go to stderr (cron mails it); the rest to stdout.
         for (const w of r.warnings) progress.log(`mailstore: warning: ${r.user}: ${r.source}: ${w}`, true);
         if (r.status === "failed") progress.log(`mailstore: FAILED ${r.user}: ${r.error}`, true);
