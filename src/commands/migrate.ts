@@ -20,7 +20,8 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   const tasks = resolveTasks(args, cli);
   const options = buildOptions(cli, !cli.dryRun);
   const started = Date.now();
-  const progress = makeProgress(sourceBytes(tasks.map((t) => t.source)), cli.progress && !cli.json && process.stderr.isTTY === true);
+  const sizes = tasks.map((t) => sourceBytes([t.source]));
+  const progress = makeProgress(sizes.reduce((a, b) => a + b, 0), cli.progress && !cli.json && process.stderr.isTTY === true);
   // Bytes read per mailbox: a failed (or unchanged) one is credited with the rest of its file,
   // so the bar ends at 100%.
   const consumed = new Map<number, number>();
@@ -34,7 +35,7 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
         progress.add(bytes, messages);
       },
       result: (i, r) => {
-        progress.add(Math.max(0, sourceBytes([r.source]) - (consumed.get(i) ?? 0)), 0);
+        progress.add(Math.max(0, sizes[i] - (consumed.get(i) ?? 0)), 0);
         // Failures and warnings go to stderr (cron mails it); the rest to stdout.
         for (const w of r.warnings) progress.log(`mailstore: warning: ${r.user}: ${r.source}: ${w}`, true);
         if (r.status === "failed") progress.log(`mailstore: FAILED ${r.user}: ${r.error}`, true);

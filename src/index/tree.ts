@@ -8,11 +8,12 @@ import type { Fanout } from "../maildir/layout.js";
  */
 export function listUsers(root: string, fanout: Fanout): string[] {
   const users: string[] = [];
+  const buckets = fanout.map((width) => new RegExp(`^[0-9a-f]{${width}}$`));
   const walk = (dir: string, level: number) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       if (level < fanout.length) {
-        if (new RegExp(`^[0-9a-f]{${fanout[level]}}$`).test(entry.name)) walk(path.join(dir, entry.name), level + 1);
+        if (buckets[level].test(entry.name)) walk(path.join(dir, entry.name), level + 1);
       } else if (!entry.name.startsWith(".") && fs.existsSync(path.join(dir, entry.name, "cur"))) {
         users.push(entry.name);
       }
