@@ -3,11 +3,8 @@
 // Targets (2 cores): >= 10,000 msg/s for the full index, no-change rerun < 0.2 s, peak RSS < 200 MB.
 import fs from "node:fs";
 import path from "node:path";
-import { timed } from "./lib.mjs";
+import { cli, repo, timed, work } from "./lib.mjs";
 
-const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const work = path.resolve(process.env.BENCH_DIR ?? path.join(repo, "bench-work"));
-const cli = path.join(repo, "dist", "cli.js");
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const PER_USER = Number(process.env.BENCH_PER_USER ?? 100);
 const root = path.join(work, "index-tree");

@@ -1,9 +1,15 @@
 // Shared by the benchmarks: run a command and sample its peak RSS.
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 
-/** Runs a command, sampling the peak RSS (VmHWM) of it and its children from /proc. */
-export async function timed(cmd, args) {
+/** The repository, the scratch directory (BENCH_DIR, default bench-work/) and the built CLI. */
+export const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+export const work = path.resolve(process.env.BENCH_DIR ?? path.join(repo, "bench-work"));
+export const cli = path.join(repo, "dist", "cli.js");
+
+/** Runs a command (an exit status outside okCodes throws), sampling the peak RSS (VmHWM) of it and its children from /proc. */
+export async function timed(cmd, args, { okCodes = [0] } = {}) {
   const started = process.hrtime.bigint();
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
@@ -21,7 +27,7 @@ export async function timed(cmd, args) {
   const code = await new Promise((r) => child.on("exit", (c) => r(c)));
   clearInterval(timer);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}`);
+  if (!okCodes.includes(code)) throw new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}`);
   return { seconds, peakMb: peakKb / 1024, out, err };
 }
 

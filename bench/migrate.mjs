@@ -7,11 +7,8 @@ import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { timed } from "./lib.mjs";
+import { cli, repo, timed, work } from "./lib.mjs";
 
-const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const work = path.resolve(process.env.BENCH_DIR ?? path.join(repo, "bench-work"));
-const cli = path.join(repo, "dist", "cli.js");
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 30000);
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 300);
 fs.mkdirSync(work, { recursive: true });

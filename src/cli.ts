@@ -4,6 +4,7 @@ import { EXIT } from "./commands/common.js";
 import { registerIndex } from "./commands/index.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerPath } from "./commands/path.js";
+import { registerReport } from "./commands/report.js";
 import { registerStat } from "./commands/stat.js";
 import { UsageError } from "./commands/sources.js";
 import { registerVerify } from "./commands/verify.js";
@@ -20,6 +21,7 @@ registerVerify(program);
 registerPath(program);
 registerIndex(program);
 registerStat(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);

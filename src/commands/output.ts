@@ -1,4 +1,7 @@
 import { createRequire } from "node:module";
+import { formatBytes } from "../util/units.js";
+
+export { formatBytes };
 
 const require = createRequire(import.meta.url);
 
@@ -52,15 +55,4 @@ export function makeProgress(total: number, enabled: boolean, unit: "bytes" | "m
       multi.stop();
     },
   };
-}
-
-export function formatBytes(n: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }

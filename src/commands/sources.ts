@@ -21,14 +21,36 @@ export function resolveTasks(args: string[], opts: { user?: string; folder?: str
       tasks.push({ source: arg, user: opts.user ?? path.basename(arg), folder: opts.folder });
       continue;
     }
-    const matches = glob().sync(arg, { onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false }).filter((f) => !f.endsWith(".lock")).sort();
-    if (matches.length === 0) throw new UsageError(`no file matches ${arg}`);
-    for (const file of matches) tasks.push({ source: file, user: path.basename(file), folder: opts.folder });
+    for (const file of globFiles(arg)) tasks.push({ source: file, user: path.basename(file), folder: opts.folder });
   }
   if (opts.fromList) tasks.push(...readList(opts.fromList));
   if (opts.user && tasks.length !== 1) throw new UsageError("--user names the user of exactly one mbox");
   if (tasks.length === 0) throw new UsageError("no mbox given: name files, glob patterns or --from-list FILE");
   return tasks;
+}
+
+/** Regular files (never symlinks, never *.lock dotlocks) matching a pattern; a usage error when none does. */
+export function globFiles(pattern: string): string[] {
+  const matches = glob().sync(pattern, { onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false }).filter((f) => !f.endsWith(".lock")).sort();
+  if (matches.length === 0) throw new UsageError(`no file matches ${pattern}`);
+  return matches;
+}
+
+/**
+ * mbox files named by a directory (its regular files, not descending) or a glob pattern,
+ * skipping dotlocks and dot files: the spool as `mailstore report --mbox` sees it.
+ */
+export function mboxFiles(spec: string): string[] {
+  const st = fs.lstatSync(spec, { throwIfNoEntry: false });
+  if (st?.isDirectory()) {
+    return fs
+      .readdirSync(spec, { withFileTypes: true })
+      .filter((e) => e.isFile() && !e.name.startsWith(".") && !e.name.endsWith(".lock"))
+      .map((e) => path.join(spec, e.name))
+      .sort();
+  }
+  if (st?.isFile()) return [spec];
+  return globFiles(spec);
 }
 
 function readList(file: string): MailboxTask[] {
