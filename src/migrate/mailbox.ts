@@ -14,7 +14,7 @@ import { lockSource } from "../mbox/lock.js";
 import { type MboxFormat, MboxReader } from "../mbox/reader.js";
 import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
-import { Journal, type SourceIdentity } from "./journal.js";
+import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
 
 export interface MailboxTask {
   source: string;
@@ -219,6 +219,8 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
   const st = fs.fstatSync(fd);
   const owner = opts.owner ?? (process.getuid?.() === 0 ? { uid: st.uid, gid: st.gid } : undefined);
   const identity = identityOf(fd);
+  // A first run on a file that is not an mbox fails before anything is created for it.
+  if (!fs.existsSync(folderDir) || !fs.existsSync(path.join(maildir, JOURNAL_FILE))) new MboxReader(fd, opts.format, { size: st.size }).nextMessage();
   fs.mkdirSync(opts.root, { recursive: true, mode: 0o711 });
   ensureDirUnder(opts.root, path.dirname(maildir));
   ensureMaildir(opts.root, maildir, { owner, ownedFrom: maildir, subfolder: false });

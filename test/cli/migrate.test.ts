@@ -66,6 +66,7 @@ test("a bad file beside good ones fails alone, loudly, untouched; exit 1", () =>
   assert.equal(maildirMessages(md5path(root, "good2")).length, 4);
   assert.equal(maildirMessages(md5path(root, "empty")).length, 0);
   assert.ok(fs.readFileSync(path.join(spool, "notmbox")).equals(before));
+  assert.ok(!fs.existsSync(md5path(root, "notmbox")), "no Maildir is made for a file that is not an mbox");
   assert.match(r.stdout, /from 3 of 4 mailboxes.*1 failed/);
 });
 

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { mailstore } from "../helpers/cli.js";
+import { CLI, mailstore } from "../helpers/cli.js";
 import { FIXTURES, realMessages, tempDir } from "../helpers/mbox.js";
 import { census, DAY, deliver, plantTree, userHome } from "../helpers/tree.js";
 
@@ -192,6 +192,10 @@ test("report formats: CSV, Prometheus and JSON agree; --output replaces the file
   assert.equal(samples.get(`mailstore_mail_bytes{${root}}`), json.totals.bytes);
   assert.equal(samples.get(`mailstore_user_messages{${root},user="alice"}`), json.users.find((u) => u.user === "alice")?.messages);
   assert.equal(samples.get(`mailstore_hotspots{${root},kind="over-quota",severity="critical"}`), 1);
+  // An output that cannot be written is a failure (1), named.
+  const fail = mailstore(["report", "--root", t.root, "--output", path.join(dir, "no-such-dir", "r.txt"), "--no-cache"]);
+  assert.equal(fail.status, 1);
+  assert.match(fail.stderr, /--output .*no-such-dir.*ENOENT/);
 });
 
 test("report --history shows top growers and projects quota", () => {
@@ -246,6 +250,39 @@ test("report: inode pressure on a small filesystem is critical (exit 3)", (t) =>
   } finally {
     spawnSync("umount", [mnt]);
   }
+});
+
+test("report does not enter another filesystem unless asked, and reports what it cannot read", (t) => {
+  const dir = tempDir();
+  const tree = plantTree(dir);
+  const mnt = path.join(userHome(tree.root, "carol"), ".Mounted");
+  fs.mkdirSync(mnt);
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]).status !== 0) {
+    t.skip("cannot mount a tmpfs here (needs root)");
+    return;
+  }
+  try {
+    deliver(mnt, realMessages("lf", 1)[0].bytes);
+    const carol = (args: string[]) => (JSON.parse(mailstore(["report", "--root", tree.root, "--json", "--no-cache", ...args]).stdout) as Json).users.find((u) => u.user === "carol");
+    const stay = JSON.parse(mailstore(["report", "--root", tree.root, "--json", "--no-cache"]).stdout) as Json;
+    assert.ok(stay.hotspots.some((h) => h.kind === "unreadable" && h.path === mnt && /another filesystem/.test(h.message)));
+    const inside = census(mnt);
+    assert.equal((carol(["--cross-filesystems"])?.messages ?? 0) - (carol([])?.messages ?? 0), inside.messages);
+  } finally {
+    spawnSync("umount", [mnt]);
+  }
+
+  // As an unprivileged user, a directory it may not read is reported and the rest is scanned.
+  if (process.getuid?.() !== 0 || !fs.existsSync("/usr/bin/setpriv")) return;
+  fs.chmodSync(dir, 0o755);
+  const locked = path.join(userHome(tree.root, "dave"), "cur");
+  fs.chmodSync(locked, 0o700);
+  const r = spawnSync("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "report", "--root", tree.root, "--json", "--no-cache"], { encoding: "utf8" });
+  assert.equal(r.status, 3, r.stderr);
+  const rep = JSON.parse(r.stdout) as Json;
+  assert.ok(rep.hotspots.some((h) => h.kind === "unreadable" && h.user === "dave" && /EACCES/.test(h.message)), JSON.stringify(rep.hotspots.filter((h) => h.kind === "unreadable")));
+  assert.equal(rep.users.length, 10);
+  assert.equal(rep.users.find((u) => u.user === "alice")?.messages, census(userHome(tree.root, "alice")).messages);
 });
 
 const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => fs.existsSync(p));
