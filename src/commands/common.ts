@@ -5,6 +5,7 @@ import { type Command, Option } from "commander";
 import type { Owner } from "../maildir/dirs.js";
 import { type Fanout, parseFanout } from "../maildir/layout.js";
 import { resolveFanout } from "../maildir/root-config.js";
+import { resolveShard, type Shard } from "../maildir/shard.js";
 import { MBOX_FORMATS, type MboxFormat } from "../mbox/reader.js";
 import type { MigrateOptions } from "../migrate/mailbox.js";
 import { UsageError } from "./sources.js";
@@ -25,7 +26,19 @@ export function addSourceOptions(cmd: Command): Command {
     .option("--follow-symlinks", "accept a source that is a symlink")
     .option("--lock-timeout <seconds>", "how long to wait for a locked mbox", (v) => positiveInt(v, "--lock-timeout"), 30)
     .option("--json", "print one JSON summary on stdout")
-    .option("--no-progress", "never show a progress bar");
+    .option("--no-progress", "never show a progress bar")
+    .option("--shard <K/N>", SHARD_HELP);
+}
+
+export const SHARD_HELP = "only shard K of N (0 <= K < N) of the users, by layout hash; also from MAILSTORE_SHARD, JOB_COMPLETION_INDEX with MAILSTORE_SHARD_COUNT, or a Slurm array";
+
+/** The shard asked for by --shard or the environment (usage error when malformed). */
+export function selectShard(option: string | undefined): Shard | undefined {
+  try {
+    return resolveShard(option);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 export function positiveInt(value: string, name: string): number {
@@ -56,6 +69,7 @@ export interface SourceCliOptions {
   sync?: string;
   owner?: string;
   index?: boolean;
+  shard?: string;
 }
 
 /** The root and its layout (recorded in the root, or --fanout, or the default); usage errors otherwise. */

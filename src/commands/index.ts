@@ -3,7 +3,8 @@ import type { IndexResult } from "../index/run.js";
 import { listUsers } from "../index/tree.js";
 import type { MailboxTask } from "../migrate/mailbox.js";
 import { runPool } from "../migrate/pool.js";
-import { defaultJobs, EXIT, positiveInt, rootLayout } from "./common.js";
+import { inShard } from "../maildir/shard.js";
+import { defaultJobs, EXIT, positiveInt, rootLayout, SHARD_HELP, selectShard } from "./common.js";
 import { makeProgress } from "./output.js";
 
 export function registerIndex(program: Command): void {
@@ -18,9 +19,11 @@ export function registerIndex(program: Command): void {
     .option("--lock-timeout <seconds>", "how long to wait for a mailbox another index run holds, before skipping it", (v) => positiveInt(v, "--lock-timeout"), 10)
     .option("--json", "print one JSON summary on stdout")
     .option("--no-progress", "never show a progress bar")
-    .action(async (users: string[], cli: { root: string; full?: boolean; fanout?: string; jobs?: number; lockTimeout: number; json?: boolean; progress: boolean }) => {
+    .option("--shard <K/N>", SHARD_HELP)
+    .action(async (users: string[], cli: { root: string; full?: boolean; fanout?: string; jobs?: number; lockTimeout: number; json?: boolean; progress: boolean; shard?: string }) => {
       const { root, fanout } = rootLayout(cli.root, cli.fanout);
-      const names = users.length > 0 ? users : listUsers(root, fanout);
+      const shard = selectShard(cli.shard);
+      const names = (users.length > 0 ? users : listUsers(root, fanout, shard)).filter((u) => inShard(u, shard));
       const started = Date.now();
       const progress = makeProgress(names.length, !cli.json && cli.progress !== false && process.stderr.isTTY === true, "mailboxes");
       const tasks: MailboxTask[] = names.map((user) => ({ source: "", user }));

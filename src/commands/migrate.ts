@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { emptyMailboxResult, type MailboxResult, type MailboxTask } from "../migrate/mailbox.js";
 import { runPool } from "../migrate/pool.js";
-import { addSourceOptions, buildOptions, defaultJobs, EXIT, type SourceCliOptions, sourceBytes } from "./common.js";
+import { inShard } from "../maildir/shard.js";
+import { addSourceOptions, buildOptions, defaultJobs, EXIT, selectShard, type SourceCliOptions, sourceBytes } from "./common.js";
 import { formatBytes, makeProgress } from "./output.js";
 import { resolveTasks } from "./sources.js";
 
@@ -17,7 +18,8 @@ export function registerMigrate(program: Command): void {
 }
 
 async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<number> {
-  const tasks = resolveTasks(args, cli);
+  const shard = selectShard(cli.shard);
+  const tasks = resolveTasks(args, cli).filter((t) => inShard(t.user, shard));
   const options = buildOptions(cli, !cli.dryRun);
   const started = Date.now();
   const sizes = tasks.map((t) => sourceBytes([t.source]));

@@ -7,7 +7,10 @@ import { renderCsv } from "../report/render/csv.js";
 import { renderHtml } from "../report/render/html.js";
 import { renderPrometheus } from "../report/render/prometheus.js";
 import { renderTable } from "../report/render/table.js";
+import type { Report } from "../report/analyze.js";
 import { defaultCacheFile, runReport } from "../report/run.js";
+import { MergeError, mergeReports } from "../report/summary.js";
+import { resolveShard } from "../maildir/shard.js";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "../report/thresholds.js";
 import { defaultJobs, EXIT, positiveInt, rootLayout } from "./common.js";
 import { mboxFiles, UsageError } from "./sources.js";
@@ -16,7 +19,9 @@ import { mboxFiles, UsageError } from "./sources.js";
 export const EXIT_CRITICAL = 3;
 
 interface ReportCli {
-  root: string;
+  root?: string;
+  shard?: string;
+  merge?: string[];
   format: "table" | "json" | "csv" | "prometheus" | "html";
   json?: boolean;
   output?: string;
@@ -87,6 +92,69 @@ function thresholdsOf(cli: ReportCli): Thresholds {
   };
 }
 
+function mergeFiles(files: string[], thresholds: Thresholds): Report {
+  const reports = files.map((file) => {
+    try {
+      return JSON.parse(fs.readFileSync(file, "utf8")) as Report;
+    } catch (err) {
+      throw new UsageError(`--merge ${file}: not a mailstore report --json file (${(err as Error).message})`);
+    }
+  });
+  try {
+    return mergeReports(reports, thresholds);
+  } catch (err) {
+    if (err instanceof MergeError) throw new UsageError(`--merge: ${err.message}`);
+    throw err;
+  }
+}
+
+async function scan(cli: ReportCli, format: string, thresholds: Thresholds, now: number): Promise<Report> {
+  if (!cli.root) throw new UsageError("--root is required (or --merge to combine shard reports)");
+  const { root, fanout } = rootLayout(cli.root, cli.fanout);
+  if (!fs.existsSync(root)) throw new UsageError(`--root ${cli.root} does not exist`);
+  let shard;
+  try {
+    shard = resolveShard(cli.shard);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const defaultQuota = cli.quota === undefined ? undefined : parseQuotaSpec(cli.quota);
+  if (cli.quota !== undefined && !defaultQuota) throw new UsageError(`--quota takes bytes or "bytes,messages" (2G or 2G,50000), not "${cli.quota}"`);
+  let quotaFile;
+  if (cli.quotaFile) {
+    try {
+      quotaFile = readQuotaFile(cli.quotaFile);
+    } catch (err) {
+      throw new UsageError(`--quota-file ${(err as Error).message}`);
+    }
+  }
+  const mboxes = cli.mbox.flatMap((spec) => mboxFiles(spec));
+  const showProgress = format === "table" && !cli.output && cli.progress !== false && process.stderr.isTTY === true;
+  let lastDraw = 0;
+  return runReport({
+    root,
+    fanout,
+    jobs: cli.jobs ?? defaultJobs(),
+    thresholds,
+    crossFilesystems: cli.crossFilesystems === true,
+    cacheFile: cli.cache === false ? null : typeof cli.cache === "string" ? path.resolve(cli.cache) : defaultCacheFile(root, shard),
+    quotaFile,
+    defaultQuota,
+    mboxes,
+    shard,
+    now,
+    onProgress: showProgress
+      ? (done, total) => {
+          if (Date.now() - lastDraw < 100 && done < total) return;
+          lastDraw = Date.now();
+          process.stderr.write(`\rscanning: ${done}/${total} users`);
+          if (done === total) process.stderr.write("\n");
+        }
+      : undefined,
+    onWarning: (m) => process.stderr.write(`mailstore: warning: ${m}\n`),
+  });
+}
+
 /** Writes beside the target and renames into place, so a collector never reads half a file. */
 function writeAtomically(file: string, text: string): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
@@ -105,7 +173,9 @@ export function registerReport(program: Command): void {
   program
     .command("report")
     .description("audit the tree: per-user size, inodes and quota, hot spots worst first (exit 3 on a critical one)")
-    .requiredOption("--root <dir>", "root of the hashed Maildir tree")
+    .option("--root <dir>", "root of the hashed Maildir tree (required unless --merge)")
+    .option("--shard <K/N>", "only shard K of N (0 <= K < N) of the users, by layout hash; also MAILSTORE_SHARD, JOB_COMPLETION_INDEX + MAILSTORE_SHARD_COUNT, Slurm array variables")
+    .option("--merge <report.json...>", "combine the --json reports of the shards of one job instead of scanning")
     .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv", "prometheus", "html"]).default("table"))
     .option("--json", "same as --format json")
     .option("--output <file>", "write to this file (through a temporary file renamed into place) instead of stdout")
@@ -131,46 +201,11 @@ export function registerReport(program: Command): void {
     .option("--large-mbox <warn,crit>", "mbox size", "100M,1G")
     .option("--scan-rate <bytes-per-second>", "linear mbox scan speed for the cost shown per mbox", `${Math.round((500 * MiB) / 30 / 1024)}k`)
     .action(async (cli: ReportCli) => {
-      const { root, fanout } = rootLayout(cli.root, cli.fanout);
-      if (!fs.existsSync(root)) throw new UsageError(`--root ${cli.root} does not exist`);
       const format = cli.json ? "json" : cli.format;
       const thresholds = thresholdsOf(cli);
-      const defaultQuota = cli.quota === undefined ? undefined : parseQuotaSpec(cli.quota);
-      if (cli.quota !== undefined && !defaultQuota) throw new UsageError(`--quota takes bytes or "bytes,messages" (2G or 2G,50000), not "${cli.quota}"`);
-      let quotaFile;
-      if (cli.quotaFile) {
-        try {
-          quotaFile = readQuotaFile(cli.quotaFile);
-        } catch (err) {
-          throw new UsageError(`--quota-file ${(err as Error).message}`);
-        }
-      }
       const now = cli.now === undefined ? Date.now() : Date.parse(cli.now);
       if (Number.isNaN(now)) throw new UsageError(`--now takes an ISO time, not "${cli.now}"`);
-      const mboxes = cli.mbox.flatMap((spec) => mboxFiles(spec));
-      const showProgress = format === "table" && !cli.output && cli.progress !== false && process.stderr.isTTY === true;
-      let lastDraw = 0;
-      const report = await runReport({
-        root,
-        fanout,
-        jobs: cli.jobs ?? defaultJobs(),
-        thresholds,
-        crossFilesystems: cli.crossFilesystems === true,
-        cacheFile: cli.cache === false ? null : typeof cli.cache === "string" ? path.resolve(cli.cache) : defaultCacheFile(root),
-        quotaFile,
-        defaultQuota,
-        mboxes,
-        now,
-        onProgress: showProgress
-          ? (done, total) => {
-              if (Date.now() - lastDraw < 100 && done < total) return;
-              lastDraw = Date.now();
-              process.stderr.write(`\rscanning: ${done}/${total} users`);
-              if (done === total) process.stderr.write("\n");
-            }
-          : undefined,
-        onWarning: (m) => process.stderr.write(`mailstore: warning: ${m}\n`),
-      });
+      const report = cli.merge ? mergeFiles(cli.merge, thresholds) : await scan(cli, format, thresholds, now);
       if (cli.history) {
         const history = new History(path.resolve(cli.history));
         try {

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import type { MailboxTask } from "../migrate/mailbox.js";
 import { runPool } from "../migrate/pool.js";
+import { inShard } from "../maildir/shard.js";
 import { emptyVerifyResult, type VerifyResult } from "../migrate/verify.js";
-import { addSourceOptions, buildOptions, defaultJobs, EXIT, type SourceCliOptions, sourceBytes } from "./common.js";
+import { addSourceOptions, buildOptions, defaultJobs, EXIT, selectShard, type SourceCliOptions, sourceBytes } from "./common.js";
 import { makeProgress } from "./output.js";
 import { resolveTasks } from "./sources.js";
 
@@ -17,7 +18,8 @@ export function registerVerify(program: Command): void {
 const LIST_LIMIT = 20;
 
 async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<number> {
-  const tasks = resolveTasks(args, cli);
+  const shard = selectShard(cli.shard);
+  const tasks = resolveTasks(args, cli).filter((t) => inShard(t.user, shard));
   const options = buildOptions(cli, false);
   const progress = makeProgress(sourceBytes(tasks.map((t) => t.source)), cli.progress && !cli.json && process.stderr.isTTY === true);
   const results = await runPool<MailboxTask, VerifyResult>(

@@ -3,10 +3,10 @@ import type { Fanout } from "../maildir/layout.js";
 import { formatBytes as gb } from "../util/units.js";
 import type { Growth } from "./history.js";
 import type { QuotaLimit } from "./quota.js";
-import type { DirRecord } from "./records.js";
 import type { ScanResult } from "./scan.js";
 import type { Thresholds } from "./thresholds.js";
-import type { TreeWalk } from "./tree-walk.js";
+import type { BucketDir, TreeWalk } from "./tree-walk.js";
+import { summarize } from "./summary.js";
 
 export type Severity = "warning" | "critical";
 export type HotspotKind =
@@ -94,11 +94,16 @@ export interface MboxFile {
   scanSeconds: number;
 }
 
+/** One link of a file with several: [inode, size, disk bytes, 1 when a message file]. Totals count an inode once. */
+export type LinkSeen = [number, number, number, number];
+
 export interface Report {
   root: string;
   generatedAt: string;
   scanSeconds: number;
   layout: { fanout: Fanout };
+  /** "K/N" for one shard of a split job (mailstore report --merge combines them). */
+  shard?: string;
   totals: { users: number; messages: number; bytes: number; inodes: number; diskBytes: number; indexBytes: number; otherBytes: number; hardLinkedBytes: number; directoriesRescanned: number };
   filesystem: FilesystemInfo;
   users: UserReport[];
@@ -109,6 +114,9 @@ export interface Report {
   strays: string[];
   mounts: string[];
   errors: string[];
+  /** Raw material for --merge: the bucket directories walked and every hard link seen. */
+  bucketDirs: BucketDir[];
+  hardLinks: LinkSeen[];
   /** With --history: growth since earlier snapshots and projections. */
   growth?: Growth;
 }
@@ -125,6 +133,7 @@ export interface AnalyzeInput {
   thresholds: Thresholds;
   now: number;
   scanSeconds: number;
+  shard?: string;
 }
 
 const DAY = 86_400_000;
@@ -248,120 +257,33 @@ function applyQuota(user: UserReport, mds: { limitBytes?: number; limitMessages?
   }
 }
 
-function bucketLevels(fanout: Fanout, walk: TreeWalk): BucketLevel[] {
-  return fanout.map((width, i) => {
-    const counts = new Map<string, number>();
-    for (const u of walk.users) {
-      if (!u.hashed) continue;
-      const key = u.rel.split(path.sep).slice(0, i + 1).join("/");
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    for (const b of walk.buckets) if (b.level === i + 1 && !counts.has(b.rel)) counts.set(b.rel, 0);
-    const values = [...counts.values()];
-    let fullest = "";
-    let max = 0;
-    for (const [k, v] of counts) if (v > max) [fullest, max] = [k, v];
-    return {
-      level: i + 1,
-      width,
-      possible: 16 ** width,
-      used: values.filter((v) => v > 0).length,
-      minUsers: values.length ? Math.min(...values) : 0,
-      maxUsers: max,
-      meanUsers: values.length ? Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 10) / 10 : 0,
-      fullest,
-      histogram: values.reduce((h, v) => {
-        h[v] = (h[v] ?? 0) + 1;
-        return h;
-      }, new Array<number>(max + 1).fill(0)),
-    };
-  });
-}
-
-const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1 };
-
 /** Turns the walk and the scans into the report: per-user figures, totals, hot spots worst first. */
 export function analyze(input: AnalyzeInput): Report {
-  const { root, walk, thresholds: t, filesystem: fsInfo } = input;
   const hot: Hotspot[] = [];
-  const users = input.scans.map((s) => userReport(root, s, input, hot)).sort((a, b) => b.bytes - a.bytes || a.user.localeCompare(b.user));
-
-  // Hard links: each user keeps its own link for quota; the totals count an inode once.
-  const seen = new Map<number, number>();
-  let hardLinkedBytes = 0;
-  let hardLinkedDisk = 0;
-  let extraInodes = 0;
+  const users = input.scans.map((s) => userReport(input.root, s, input, hot));
+  const hardLinks: LinkSeen[] = [];
   for (const s of input.scans) {
-    for (const d of s.scan?.dirs ?? []) {
-      for (const [ino, size, disk] of d.links as DirRecord["links"]) {
-        if (seen.has(ino)) {
-          if (d.role === "cur" || d.role === "new") hardLinkedBytes += size;
-          hardLinkedDisk += disk;
-          extraInodes++;
-        } else seen.set(ino, size);
-      }
-    }
+    for (const d of s.scan?.dirs ?? []) for (const [ino, size, disk] of d.links) hardLinks.push([ino, size, disk, d.role === "cur" || d.role === "new" ? 1 : 0]);
   }
-  const sum = (f: (u: UserReport) => number) => users.reduce((a, u) => a + f(u), 0);
-  const totals = {
-    users: users.length,
-    messages: sum((u) => u.messages),
-    bytes: sum((u) => u.bytes) - hardLinkedBytes,
-    inodes: sum((u) => u.inodes) - extraInodes + walk.buckets.length,
-    diskBytes: sum((u) => u.diskBytes) - hardLinkedDisk,
-    indexBytes: sum((u) => u.indexBytes),
-    otherBytes: sum((u) => u.otherBytes),
-    hardLinkedBytes,
-    directoriesRescanned: input.scans.reduce((a, s) => a + (s.scan?.rescanned ?? 0), 0),
-  };
-
-  for (const b of walk.buckets) {
-    if (b.entries < t.dirEntriesWarn) continue;
-    const critical = b.entries >= t.dirEntriesCrit;
-    const at = path.join(root, b.rel);
-    hot.push({ kind: "large-directory", severity: critical ? "critical" : "warning", path: at, value: b.entries, threshold: critical ? t.dirEntriesCrit : t.dirEntriesWarn, message: `bucket ${at} holds ${b.entries} entries: a wider fan-out spreads them` });
-  }
-  if (fsInfo.inodesPct !== null && fsInfo.inodesPct >= t.inodeWarnPct) {
-    const critical = fsInfo.inodesPct >= t.inodeCritPct;
-    hot.push({ kind: "inode-pressure", severity: critical ? "critical" : "warning", path: root, value: fsInfo.inodesPct, threshold: critical ? t.inodeCritPct : t.inodeWarnPct, message: `the filesystem holding ${root} uses ${fsInfo.inodesPct}% of its inodes (${fsInfo.inodesUsed} of ${fsInfo.inodesTotal})` });
-  }
-  if (fsInfo.bytesPct >= t.diskWarnPct) {
-    const critical = fsInfo.bytesPct >= t.diskCritPct;
-    hot.push({ kind: "disk-pressure", severity: critical ? "critical" : "warning", path: root, value: fsInfo.bytesPct, threshold: critical ? t.diskCritPct : t.diskWarnPct, message: `the filesystem holding ${root} is ${fsInfo.bytesPct}% full (${gb(fsInfo.bytesUsed)} of ${gb(fsInfo.bytesUsed + fsInfo.bytesAvailable)})` });
-  }
-  const buckets = bucketLevels(input.fanout, walk);
-  for (const b of buckets) {
-    if (b.meanUsers >= 5 && b.maxUsers > 4 * b.meanUsers) {
-      hot.push({ kind: "bucket-imbalance", severity: "warning", path: path.join(root, b.fullest), value: b.maxUsers, threshold: Math.ceil(4 * b.meanUsers), message: `bucket ${b.fullest} at level ${b.level} holds ${b.maxUsers} users against ${b.meanUsers} on average: homes not placed by the MD5 of their names?` });
-    }
-  }
-  const mboxes = input.mboxes
-    .map((m) => ({ ...m, scanSeconds: Math.round((m.bytes / t.mboxScanBytesPerSecond) * 10) / 10 }))
-    .sort((a, b) => b.bytes - a.bytes);
-  for (const m of mboxes) {
-    if (m.bytes < t.mboxWarnBytes) continue;
-    const critical = m.bytes >= t.mboxCritBytes;
-    hot.push({ kind: "large-mbox", severity: critical ? "critical" : "warning", path: m.path, value: m.bytes, threshold: critical ? t.mboxCritBytes : t.mboxWarnBytes, message: `${m.path} is ${gb(m.bytes)}: each linear scan costs about ${m.scanSeconds} s; mailstore migrate moves it to Maildir` });
-  }
-  for (const s of walk.symlinks) hot.push({ kind: "symlink", severity: "warning", path: s.path, value: 1, threshold: 0, message: `symlink ${s.path} -> ${s.target} (not followed)` });
-  for (const e of walk.errors) hot.push({ kind: "unreadable", severity: "warning", path: e.split(": ")[0], value: 1, threshold: 0, message: e });
-  for (const m of walk.mounts) hot.push({ kind: "unreadable", severity: "warning", path: m, value: 1, threshold: 0, message: `${m} is on another filesystem and was not entered (--cross-filesystems enters it)` });
-
-  hot.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || b.value / Math.max(b.threshold, 1) - a.value / Math.max(a.threshold, 1) || a.path.localeCompare(b.path));
-  return {
-    root,
-    generatedAt: new Date(input.now).toISOString(),
-    scanSeconds: input.scanSeconds,
-    layout: { fanout: input.fanout },
-    totals,
-    filesystem: fsInfo,
-    users,
-    hotspots: hot,
-    buckets,
-    mboxes,
-    symlinks: walk.symlinks,
-    strays: walk.strays,
-    mounts: walk.mounts,
-    errors: walk.errors,
-  };
+  return summarize(
+    {
+      root: input.root,
+      generatedAt: new Date(input.now).toISOString(),
+      scanSeconds: input.scanSeconds,
+      layout: { fanout: input.fanout },
+      ...(input.shard ? { shard: input.shard } : {}),
+      users,
+      userHotspots: hot,
+      filesystem: input.filesystem,
+      mboxes: input.mboxes,
+      symlinks: input.walk.symlinks,
+      strays: input.walk.strays,
+      mounts: input.walk.mounts,
+      errors: input.walk.errors,
+      bucketDirs: input.walk.buckets,
+      hardLinks,
+      directoriesRescanned: input.scans.reduce((a, s) => a + (s.scan?.rescanned ?? 0), 0),
+    },
+    input.thresholds,
+  );
 }

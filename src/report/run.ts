@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type Fanout, formatFanout } from "../maildir/layout.js";
+import { formatShard, type Shard } from "../maildir/shard.js";
 import { analyze, type FilesystemInfo, type Report } from "./analyze.js";
 import { openScanCache, REPORT_CACHE_FILE, type ScanCache } from "./cache.js";
 import type { QuotaLimit } from "./quota.js";
@@ -20,6 +21,7 @@ export interface ReportOptions {
   quotaFile?: Map<string, QuotaLimit>;
   defaultQuota?: QuotaLimit;
   mboxes: string[];
+  shard?: Shard;
   now?: number;
   onProgress?: (done: number, total: number) => void;
   /** Problems that are not the report's subject (a cache that cannot be written): warnings for stderr. */
@@ -46,7 +48,7 @@ export function filesystemInfo(root: string): FilesystemInfo {
 function openCache(opts: ReportOptions): ScanCache | undefined {
   if (opts.cacheFile === null) return undefined;
   try {
-    return openScanCache(opts.cacheFile, `${formatFanout(opts.fanout)}:${opts.crossFilesystems}`);
+    return openScanCache(opts.cacheFile, `${formatFanout(opts.fanout)}:${opts.crossFilesystems}:${formatShard(opts.shard) ?? "all"}`);
   } catch (err) {
     opts.onWarning?.(`scan cache ${opts.cacheFile} not used: ${(err as Error).message}`);
     return undefined;
@@ -57,7 +59,7 @@ function openCache(opts: ReportOptions): ScanCache | undefined {
 export async function runReport(opts: ReportOptions): Promise<Report> {
   const started = Date.now();
   const now = opts.now ?? started;
-  const walk = walkTree(opts.root, opts.fanout, { crossFilesystems: opts.crossFilesystems });
+  const walk = walkTree(opts.root, opts.fanout, { crossFilesystems: opts.crossFilesystems, shard: opts.shard });
   const cache = openCache(opts);
   let done = 0;
   const scanOpts = { rootDev: walk.rootDev, crossFilesystems: opts.crossFilesystems, startedMs: started };
@@ -99,7 +101,10 @@ export async function runReport(opts: ReportOptions): Promise<Report> {
     thresholds: opts.thresholds,
     now,
     scanSeconds: (Date.now() - started) / 1000,
+    shard: formatShard(opts.shard),
   });
 }
 
-export const defaultCacheFile = (root: string) => path.join(root, REPORT_CACHE_FILE);
+/** One cache per shard: a cache forgets the homes it did not see, and a shard sees only its own. */
+export const defaultCacheFile = (root: string, shard?: Shard) =>
+  path.join(root, shard ? REPORT_CACHE_FILE.replace(/\.sqlite$/, `-${shard.index}-of-${shard.count}.sqlite`) : REPORT_CACHE_FILE);

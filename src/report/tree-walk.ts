@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { bucketOf, type Fanout } from "../maildir/layout.js";
+import { bucketInShard, inShard, type Shard } from "../maildir/shard.js";
 
 /** A user's home found in the tree: where it is, and whether the layout hash puts it there. */
 export interface UserLocation {
@@ -35,6 +36,8 @@ export interface WalkOptions {
   crossFilesystems: boolean;
   /** How deep to look under a directory that is not a bucket for Maildirs left in a flat layout. */
   flatDepth?: number;
+  /** Only this shard's users, and only the buckets that can hold them. */
+  shard?: Shard;
 }
 
 const isMaildir = (dir: string) => fs.lstatSync(path.join(dir, "cur"), { throwIfNoEntry: false })?.isDirectory() === true;
@@ -70,6 +73,7 @@ export function walkTree(root: string, fanout: Fanout, opts: WalkOptions): TreeW
     return false;
   };
   const addUser = (dir: string, user: string, hashed: boolean) => {
+    if (!inShard(user, opts.shard)) return;
     walk.users.push({ user, rel: rel(dir), hashed, expected: path.join(...bucketOf(user, fanout), user) });
   };
   const symlink = (at: string) => {
@@ -106,7 +110,7 @@ export function walkTree(root: string, fanout: Fanout, opts: WalkOptions): TreeW
       else if (!e.isDirectory()) {
         if (!(level === 0 && e.name.startsWith(".mailstore"))) walk.strays.push(at);
       } else if (level < fanout.length && bucketNames[level].test(e.name)) {
-        if (sameFs(at)) bucketLevel(at, [...parts, e.name]);
+        if (bucketInShard([...parts, e.name].join(""), opts.shard) && sameFs(at)) bucketLevel(at, [...parts, e.name]);
       } else if (level === fanout.length && !e.name.startsWith(".")) {
         if (!sameFs(at)) continue;
         if (!isMaildir(at)) walk.strays.push(at);

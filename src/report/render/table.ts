@@ -12,7 +12,7 @@ export function renderTable(report: Report, top: number): string {
   const t = report.totals;
   const f = report.filesystem;
   const out: string[] = [];
-  out.push(`mailstore report of ${report.root} at ${report.generatedAt} (scan ${report.scanSeconds.toFixed(1)} s, ${t.directoriesRescanned} directories read)`);
+  out.push(`mailstore report of ${report.root}${report.shard ? ` (shard ${report.shard})` : ""} at ${report.generatedAt} (scan ${report.scanSeconds.toFixed(1)} s, ${t.directoriesRescanned} directories read)`);
   out.push(`${t.users} users, ${t.messages} messages, ${formatBytes(t.bytes)} of mail, ${formatBytes(t.indexBytes)} of index files, ${t.inodes} inodes${t.hardLinkedBytes ? ` (${formatBytes(t.hardLinkedBytes)} of hard links counted once)` : ""}`);
   out.push(`filesystem: ${formatBytes(f.bytesUsed)} of ${formatBytes(f.bytesUsed + f.bytesAvailable)} used (${f.bytesPct}%), inodes ${f.inodesUsed} of ${f.inodesTotal} (${f.inodesPct ?? "n/a"}%)`);
   out.push("");
