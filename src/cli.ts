@@ -4,6 +4,7 @@ import { EXIT } from "./commands/common.js";
 import { registerIndex } from "./commands/index.js";
 import { registerMigrate } from "./commands/migrate.js";
 import { registerPath } from "./commands/path.js";
+import { registerRelayout } from "./commands/relayout.js";
 import { registerReport } from "./commands/report.js";
 import { registerStat } from "./commands/stat.js";
 import { UsageError } from "./commands/sources.js";
@@ -22,6 +23,7 @@ registerPath(program);
 registerIndex(program);
 registerStat(program);
 registerReport(program);
+registerRelayout(program);
 
 try {
   await program.parseAsync(process.argv);

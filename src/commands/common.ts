@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { type Command, Option } from "commander";
 import type { Owner } from "../maildir/dirs.js";
-import { type Fanout, parseFanout } from "../maildir/layout.js";
+import { type Fanout, formatFanout, parseFanout } from "../maildir/layout.js";
+import { readTransition, TRANSITION_FILE } from "../relayout/plan.js";
 import { resolveFanout } from "../maildir/root-config.js";
 import { resolveShard, type Shard } from "../maildir/shard.js";
 import { MBOX_FORMATS, type MboxFormat } from "../mbox/reader.js";
@@ -76,6 +77,8 @@ export interface SourceCliOptions {
 export function rootLayout(rootArg: string, fanoutArg: string | undefined, write = false): { root: string; fanout: Fanout } {
   const root = path.resolve(rootArg);
   if (fs.existsSync(root) && !fs.statSync(root).isDirectory()) throw new UsageError(`--root ${rootArg} is not a directory`);
+  const transition = fs.existsSync(path.join(root, TRANSITION_FILE)) ? readTransition(root) : undefined;
+  if (transition) throw new UsageError(`${root} is being re-hashed from fanout ${formatFanout(transition.from)} to ${formatFanout(transition.to)}: users are in both layouts until "mailstore relayout --root ${rootArg}" finishes`);
   try {
     return { root, fanout: resolveFanout(root, fanoutArg === undefined ? undefined : parseFanout(fanoutArg), { write }) };
   } catch (err) {

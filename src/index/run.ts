@@ -17,11 +17,19 @@ export const INDEX_LOCK = "mailstore-index.lock";
 
 /**
  * Runs `work` holding an exclusive fcntl lock on <maildir>/mailstore-index.lock, so two index
- * runs never write one mailbox's index at once. The kernel drops the lock if the holder dies.
- * Returns null if the lock stayed taken for `waitMs`.
+ * runs (or an index run and a relayout) never work in one mailbox at once. The kernel drops
+ * the lock if the holder dies. Returns null if the lock stayed taken for `waitMs`. With
+ * create false, a Maildir without the lock file (never indexed) runs `work` without it.
  */
-export async function withIndexLock<T>(maildir: string, waitMs: number, work: () => T): Promise<T | null> {
-  const fd = fs.openSync(path.join(maildir, INDEX_LOCK), fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+export async function withIndexLock<T>(maildir: string, waitMs: number, work: () => T, opts: { create?: boolean } = {}): Promise<T | null> {
+  const create = opts.create !== false;
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(maildir, INDEX_LOCK), fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | (create ? fs.constants.O_CREAT : 0), 0o600);
+  } catch (err) {
+    if (!create && (err as NodeJS.ErrnoException).code === "ENOENT") return work();
+    throw err;
+  }
   try {
     if (!(await fcntlLockBy(fd, true, Date.now() + waitMs))) return null;
     try {

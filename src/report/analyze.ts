@@ -5,7 +5,7 @@ import type { Growth } from "./history.js";
 import type { QuotaLimit } from "./quota.js";
 import type { ScanResult } from "./scan.js";
 import type { Thresholds } from "./thresholds.js";
-import type { BucketDir, TreeWalk } from "./tree-walk.js";
+import type { BucketDir, TreeWalk } from "../maildir/tree-walk.js";
 import { summarize } from "./summary.js";
 
 export type Severity = "warning" | "critical";

@@ -8,7 +8,7 @@ import type { QuotaLimit } from "./quota.js";
 import { scanHomes, type ScanResult } from "./scan.js";
 import { unchangedScan } from "./scan-user.js";
 import type { Thresholds } from "./thresholds.js";
-import { walkTree } from "./tree-walk.js";
+import { walkTree } from "../maildir/tree-walk.js";
 
 export interface ReportOptions {
   root: string;

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import type { DirRecord, UserScan } from "./records.js";
 import type { ScanUserOptions } from "./scan-user.js";
-import type { UserLocation } from "./tree-walk.js";
+import type { UserLocation } from "../maildir/tree-walk.js";
 
 export interface ScanResult {
   location: UserLocation;

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { BucketLevel, Hotspot, Report, Severity, UserReport } from "./analyze.js";
 import { formatBytes } from "../util/units.js";
 import type { Thresholds } from "./thresholds.js";
-import type { BucketDir } from "./tree-walk.js";
+import type { BucketDir } from "../maildir/tree-walk.js";
 
 /**
  * Everything a report is computed from once the homes are analyzed. A shard's report carries

@@ -5,7 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { CLI, mailstore } from "../helpers/cli.js";
 import { FIXTURES, realMessages, tempDir } from "../helpers/mbox.js";
-import { census, DAY, deliver, plantTree, userHome } from "../helpers/tree.js";
+import { census, DAY, deliver, plantTree, userHome, withTmpfs } from "../helpers/tree.js";
 
 const PLANTED = ["--large-dir", "40,400", "--new-backlog", "5,20"];
 
@@ -231,12 +231,7 @@ test("report --history shows top growers and projects quota", () => {
 test("report: inode pressure on a small filesystem is critical (exit 3)", (t) => {
   const dir = tempDir();
   const mnt = path.join(dir, "small");
-  fs.mkdirSync(mnt);
-  if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=2m,nr_inodes=64", "tmpfs", mnt]).status !== 0) {
-    t.skip("cannot mount a tmpfs here (needs root)");
-    return;
-  }
-  try {
+  withTmpfs(t, mnt, "size=2m,nr_inodes=64", () => {
     const root = path.join(mnt, "root");
     // Root, 2 buckets and 5 inodes (home, cur, new, tmp, a message) per user: 43 of 64 inodes.
     for (const user of ["ann", "ben", "cid", "dan", "eve", "fay"]) deliver(userHome(root, user), Buffer.from("From: a@b\nSubject: x\n\nhi\n"));
@@ -247,30 +242,21 @@ test("report: inode pressure on a small filesystem is critical (exit 3)", (t) =>
     const df = spawnSync("df", ["--output=iused,itotal", mnt], { encoding: "utf8" }).stdout.trim().split("\n")[1].trim().split(/\s+/).map(Number);
     assert.equal(h?.value, Math.round((df[0] / df[1]) * 1000) / 10);
     assert.ok(h && h.value >= 50);
-  } finally {
-    spawnSync("umount", [mnt]);
-  }
+  });
 });
 
 test("report does not enter another filesystem unless asked, and reports what it cannot read", (t) => {
   const dir = tempDir();
   const tree = plantTree(dir);
   const mnt = path.join(userHome(tree.root, "carol"), ".Mounted");
-  fs.mkdirSync(mnt);
-  if (spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]).status !== 0) {
-    t.skip("cannot mount a tmpfs here (needs root)");
-    return;
-  }
-  try {
+  withTmpfs(t, mnt, "size=1m", () => {
     deliver(mnt, realMessages("lf", 1)[0].bytes);
     const carol = (args: string[]) => (JSON.parse(mailstore(["report", "--root", tree.root, "--json", "--no-cache", ...args]).stdout) as Json).users.find((u) => u.user === "carol");
     const stay = JSON.parse(mailstore(["report", "--root", tree.root, "--json", "--no-cache"]).stdout) as Json;
     assert.ok(stay.hotspots.some((h) => h.kind === "unreadable" && h.path === mnt && /another filesystem/.test(h.message)));
     const inside = census(mnt);
     assert.equal((carol(["--cross-filesystems"])?.messages ?? 0) - (carol([])?.messages ?? 0), inside.messages);
-  } finally {
-    spawnSync("umount", [mnt]);
-  }
+  });
 
   // As an unprivileged user, a directory it may not read is reported and the rest is scanned.
   if (process.getuid?.() !== 0 || !fs.existsSync("/usr/bin/setpriv")) return;

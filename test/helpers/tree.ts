@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -126,3 +127,20 @@ export function census(dir: string): { inodes: number; messages: number; message
 }
 
 export { DAY, HOUR };
+
+/**
+ * Runs `body` with a fresh tmpfs mounted at `dir` (options as for mount -o), unmounting after;
+ * skips the test where mounting is not allowed (not root).
+ */
+export function withTmpfs(t: { skip: (why: string) => void }, dir: string, options: string, body: () => void): void {
+  fs.mkdirSync(dir, { recursive: true });
+  if (spawnSync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", dir]).status !== 0) {
+    t.skip("cannot mount a tmpfs here (needs root)");
+    return;
+  }
+  try {
+    body();
+  } finally {
+    spawnSync("umount", [dir]);
+  }
+}

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { walkTree } from "../../src/report/tree-walk.js";
+import { walkTree } from "../../src/maildir/tree-walk.js";
 import { realMessages, tempDir } from "../helpers/mbox.js";
 import { deliver, userHome } from "../helpers/tree.js";
 

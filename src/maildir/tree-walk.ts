@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { bucketOf, type Fanout } from "../maildir/layout.js";
-import { bucketInShard, inShard, type Shard } from "../maildir/shard.js";
+import { bucketOf, type Fanout } from "./layout.js";
+import { bucketInShard, inShard, type Shard } from "./shard.js";
 
 /** A user's home found in the tree: where it is, and whether the layout hash puts it there. */
 export interface UserLocation {

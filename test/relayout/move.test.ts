@@ -1,0 +1,75 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { userMaildir } from "../../src/maildir/layout.js";
+import { busyReason, moveMaildir } from "../../src/relayout/move.js";
+import { userOfPath } from "../../src/relayout/plan.js";
+import { compareTrees, copyTree } from "../../src/relayout/tree-copy.js";
+import { realMessages, tempDir } from "../helpers/mbox.js";
+import { deliver } from "../helpers/tree.js";
+
+test("copyTree keeps bytes, modes, mtimes, symlinks and inner hard links; compareTrees names every difference", () => {
+  const dir = tempDir();
+  const src = path.join(dir, "src");
+  const [a, b] = realMessages("lf", 2).map((m) => m.bytes);
+  const first = deliver(src, a, { mtime: Date.UTC(2020, 0, 1) });
+  deliver(path.join(src, ".Archive"), b);
+  fs.linkSync(first, path.join(src, ".Archive", "cur", "copy:2,S"));
+  fs.symlinkSync("../elsewhere", path.join(src, "sieve-link"));
+  fs.chmodSync(first, 0o600);
+  const dst = path.join(dir, "dst");
+  copyTree(src, dst);
+  assert.deepEqual(compareTrees(src, dst), []);
+  const copied = path.join(dst, "cur", path.basename(first));
+  assert.equal(fs.statSync(copied).mode & 0o777, 0o600);
+  assert.equal(fs.statSync(copied).mtimeMs, Date.UTC(2020, 0, 1));
+  assert.equal(fs.statSync(copied).nlink, 2);
+  assert.equal(fs.readlinkSync(path.join(dst, "sieve-link")), "../elsewhere");
+
+  deliver(src, b, { sub: "new" });
+  fs.writeFileSync(copied, Buffer.from(a).fill(0x41, 0, 10));
+  const diffs = compareTrees(src, dst);
+  assert.ok(diffs.some((d) => /^new\/.*: missing from the copy$/.test(d)), diffs.join("; "));
+  assert.ok(diffs.some((d) => d === `cur/${path.basename(first)}: content differs`), diffs.join("; "));
+});
+
+test("a Maildir whose index lock another process holds is skipped as busy, untouched", async () => {
+  const dir = tempDir();
+  const src = path.join(dir, "home", "zoe");
+  deliver(src, realMessages("lf", 1)[0].bytes);
+  const lockFile = path.join(src, "mailstore-index.lock");
+  fs.writeFileSync(lockFile, "");
+  // Python's lockf takes the same POSIX (fcntl) lock that mailstore index takes.
+  const holder = spawn("python3", ["-c", `import fcntl,sys,time\nf=open(${JSON.stringify(lockFile)},'r+')\nfcntl.lockf(f,fcntl.LOCK_EX)\nprint('locked',flush=True)\ntime.sleep(30)`], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((r) => holder.stdout.once("data", r));
+  try {
+    const root = path.join(dir, "root");
+    const opts = { root, fanout: [2, 2], link: false, dryRun: false };
+    const busy = await moveMaildir({ source: src, user: "zoe" }, opts);
+    assert.equal(busy.status, "busy");
+    assert.match(busy.error ?? "", /mailstore-index.lock is held/);
+    assert.ok(fs.existsSync(path.join(src, "cur")));
+    holder.kill();
+    await new Promise((r) => holder.on("exit", r));
+    const moved = await moveMaildir({ source: src, user: "zoe" }, opts);
+    assert.equal(moved.status, "moved");
+    assert.ok(fs.existsSync(path.join(userMaildir(root, "zoe"), "cur")));
+  } finally {
+    holder.kill();
+  }
+});
+
+test("busy by dotlock; user names from paths", () => {
+  const home = path.join(tempDir(), "u");
+  deliver(path.join(home, ".Lists"), realMessages("lf", 1)[0].bytes);
+  assert.equal(busyReason(home), null);
+  fs.writeFileSync(path.join(home, ".Lists", "dovecot-uidlist.lock"), "");
+  assert.match(busyReason(home) ?? "", /\.Lists\/dovecot-uidlist\.lock is present/);
+  assert.equal(userOfPath("/home/alice/Maildir"), "alice");
+  assert.equal(userOfPath("/var/vmail/example.com/bob"), "bob");
+  assert.equal(userOfPath("/var/vmail/example.com/bob", /vmail\/(?<domain>[^/]+)\/(?<user>[^/]+)/), "bob@example.com");
+  assert.equal(userOfPath("/srv/users/carol/mail", /users\/([^/]+)\/mail$/), "carol");
+  assert.equal(userOfPath("/srv/other", /users\/([^/]+)/), undefined);
+});
