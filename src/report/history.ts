@@ -34,6 +34,7 @@ const SCHEMA = `
 `;
 
 const DAY = 86_400_000;
+export const HISTORY_SCHEMA_VERSION = 1;
 export const GROWTH_WINDOWS = [1, 7, 30];
 
 export interface Grower {
@@ -85,7 +86,10 @@ export class History {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 10000");
     this.db.pragma("foreign_keys = ON");
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version > HISTORY_SCHEMA_VERSION) throw new Error(`${file}: history schema version ${version} is newer than this mailstore's (${HISTORY_SCHEMA_VERSION})`);
     this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${HISTORY_SCHEMA_VERSION}`);
   }
 
   record(report: Report, takenAt: number): void {
