@@ -1,31 +1,37 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { EXIT } from "./commands/common.js";
-import { registerIndex } from "./commands/index.js";
-import { registerMigrate } from "./commands/migrate.js";
-import { registerPath } from "./commands/path.js";
-import { registerRelayout } from "./commands/relayout.js";
-import { registerReport } from "./commands/report.js";
-import { registerStat } from "./commands/stat.js";
 import { UsageError } from "./commands/sources.js";
-import { registerVerify } from "./commands/verify.js";
+
+// Each command's module is loaded only when that command runs: the nightly `index` with
+// nothing to do should not pay for loading migrate's or report's code.
+const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  migrate: async () => (await import("./commands/migrate.js")).registerMigrate,
+  verify: async () => (await import("./commands/verify.js")).registerVerify,
+  path: async () => (await import("./commands/path.js")).registerPath,
+  index: async () => (await import("./commands/index.js")).registerIndex,
+  stat: async () => (await import("./commands/stat.js")).registerStat,
+  list: async () => (await import("./commands/stat.js")).registerStat,
+  report: async () => (await import("./commands/report.js")).registerReport,
+  relayout: async () => (await import("./commands/relayout.js")).registerRelayout,
+};
 
 const program = new Command()
   .name("mailstore")
-  .description("Move mbox mail into a hashed Maildir tree, exactly and resumably.")
+  .description("Move mbox mail into a hashed Maildir tree, exactly and resumably; index, audit and relayout it.")
   .version("0.1.0")
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-registerMigrate(program);
-registerVerify(program);
-registerPath(program);
-registerIndex(program);
-registerStat(program);
-registerReport(program);
-registerRelayout(program);
-
 try {
+  const named = process.argv[2];
+  const loaders = named !== undefined && named in COMMANDS ? [COMMANDS[named]] : [...new Set(Object.values(COMMANDS))];
+  const registered = new Set<(program: Command) => void>();
+  for (const load of loaders) {
+    const register = await load();
+    if (!registered.has(register)) register(program);
+    registered.add(register);
+  }
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {

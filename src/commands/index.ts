@@ -1,11 +1,25 @@
+import path from "node:path";
 import type { Command } from "commander";
 import type { IndexResult } from "../index/run.js";
+import { STATE_FILE, type Stamp, StampStore, stampHolds } from "../index/stamp.js";
 import { listUsers } from "../index/tree.js";
+import { userMaildir } from "../maildir/layout.js";
 import type { MailboxTask } from "../migrate/mailbox.js";
 import { runPool } from "../migrate/pool.js";
-import { inShard } from "../maildir/shard.js";
+import { inShard, type Shard } from "../maildir/shard.js";
 import { defaultJobs, EXIT, positiveInt, rootLayout, SHARD_HELP, selectShard } from "./common.js";
 import { makeProgress } from "./output.js";
+
+/** The tree's stamp store (one per shard); none, with a warning, where the root is read-only. */
+function openStamps(root: string, shard: Shard | undefined): StampStore | undefined {
+  const file = path.join(root, shard ? STATE_FILE.replace(/\.sqlite$/, `-${shard.index}-of-${shard.count}.sqlite`) : STATE_FILE);
+  try {
+    return new StampStore(file);
+  } catch (err) {
+    process.stderr.write(`mailstore: warning: ${file}: ${(err as Error).message}; every mailbox is checked in full\n`);
+    return undefined;
+  }
+}
 
 export function registerIndex(program: Command): void {
   program
@@ -26,8 +40,20 @@ export function registerIndex(program: Command): void {
       const names = (users.length > 0 ? users : listUsers(root, fanout, shard)).filter((u) => inShard(u, shard));
       const started = Date.now();
       const progress = makeProgress(names.length, !cli.json && cli.progress !== false && process.stderr.isTTY === true, "mailboxes");
-      const tasks: MailboxTask[] = names.map((user) => ({ source: "", user }));
-      const results = await runPool<MailboxTask, IndexResult>(
+      // Mailboxes whose folders and index file are as the last run left them are answered
+      // here; only the others go to worker threads (none on a night when nothing changed).
+      const stamps = openStamps(root, shard);
+      const results: IndexResult[] = new Array(names.length);
+      const pending: number[] = [];
+      names.forEach((user, i) => {
+        const stamp = cli.full ? undefined : stamps?.get(user);
+        if (stamp && stampHolds(userMaildir(root, user, fanout), stamp)) {
+          results[i] = { user, status: "indexed", unchanged: true, seconds: 0 };
+          progress.add(1, 0);
+        } else pending.push(i);
+      });
+      const tasks: MailboxTask[] = pending.map((i) => ({ source: "", user: names[i] }));
+      const worked = await runPool<MailboxTask, IndexResult>(
         new URL("../migrate/worker.js", import.meta.url),
         tasks,
         {
@@ -47,6 +73,15 @@ export function registerIndex(program: Command): void {
           },
         },
       );
+      pending.forEach((at, i) => (results[at] = worked[i]));
+      if (stamps) {
+        try {
+          stamps.save(new Map<string, Stamp | null>(worked.map((r) => [r.user, r.status === "indexed" ? (r.stamp ?? null) : null])));
+        } catch (err) {
+          progress.log(`mailstore: warning: ${STATE_FILE} not saved: ${(err as Error).message}`, true);
+        }
+        stamps.close();
+      }
       progress.stop();
       const failed = results.filter((r) => r.status === "failed").length;
       const totals = {
@@ -58,7 +93,9 @@ export function registerIndex(program: Command): void {
         broken: results.reduce((a, r) => a + (r.broken ?? 0), 0),
         seconds: (Date.now() - started) / 1000,
       };
-      if (cli.json) process.stdout.write(`${JSON.stringify({ root, totals, users: results }, null, 2)}\n`);
+      // The stamps are the state file's business, not the report's.
+      const shown = results.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "stamp")));
+      if (cli.json) process.stdout.write(`${JSON.stringify({ root, totals, users: shown }, null, 2)}\n`);
       else process.stdout.write(`indexed ${totals.users - failed} of ${totals.users} mailboxes: ${totals.added} new, ${totals.renamed} renamed, ${totals.removed} removed in ${totals.seconds.toFixed(1)} s\n`);
       process.exitCode = failed > 0 ? EXIT.failed : EXIT.ok;
     });

@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { emptyMailboxResult, type MailboxResult, type MailboxTask } from "../migrate/mailbox.js";
 import { runPool } from "../migrate/pool.js";
 import { inShard } from "../maildir/shard.js";
-import { addSourceOptions, buildOptions, defaultJobs, EXIT, selectShard, type SourceCliOptions, sourceBytes } from "./common.js";
+import { defaultJobs, EXIT, selectShard } from "./common.js";
+import { addSourceOptions, buildOptions, type SourceCliOptions, sourceBytes } from "./source-options.js";
 import { formatBytes, makeProgress } from "./output.js";
 import { resolveTasks } from "./sources.js";
 

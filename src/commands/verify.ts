@@ -3,7 +3,8 @@ import type { MailboxTask } from "../migrate/mailbox.js";
 import { runPool } from "../migrate/pool.js";
 import { inShard } from "../maildir/shard.js";
 import { emptyVerifyResult, type VerifyResult } from "../migrate/verify.js";
-import { addSourceOptions, buildOptions, defaultJobs, EXIT, selectShard, type SourceCliOptions, sourceBytes } from "./common.js";
+import { defaultJobs, EXIT, selectShard } from "./common.js";
+import { addSourceOptions, buildOptions, type SourceCliOptions, sourceBytes } from "./source-options.js";
 import { makeProgress } from "./output.js";
 import { resolveTasks } from "./sources.js";
 

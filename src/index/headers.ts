@@ -64,6 +64,8 @@ function text(block: Buffer): string {
 
 function decode(value: string | undefined): string {
   if (!value) return "";
+  // Most values hold no encoded word: libmime would hand them back as they are.
+  if (!value.includes("=?")) return value.replace(/\s+/g, " ").trim();
   try {
     return lib().decodeWords(value).replace(/\s+/g, " ").trim();
   } catch {
@@ -71,8 +73,39 @@ function decode(value: string | undefined): string {
   }
 }
 
-function addresses(value: string | undefined): string {
+// The common shapes of an address header, in plain ASCII: "local@domain", "Display Name
+// <local@domain>" (a name of letters, digits, spaces, dots, hyphens and apostrophes),
+// "\"Quoted Name\" <local@domain>", and comma-separated lists of those (when no quote could
+// hide a comma). Anything else (comments, groups, escapes, encoded words, 8-bit, IDN) goes to
+// mailparser's parser; test/index/headers.test.ts holds the two to the same output.
+const ADDR = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*";
+const BARE = new RegExp(`^\\s*(${ADDR})\\s*$`);
+const NAMED = new RegExp(`^\\s*([A-Za-z0-9][A-Za-z0-9 .'-]*?)\\s*<(${ADDR})>\\s*$`);
+const QUOTED = new RegExp(`^\\s*"([\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*)"\\s*<(${ADDR})>\\s*$`);
+
+function plainAddress(part: string): string | null {
+  const bare = BARE.exec(part);
+  if (bare) return bare[1];
+  const named = NAMED.exec(part) ?? QUOTED.exec(part);
+  if (!named || /\.\.|^\.|\.$/.test(named[1].trim())) return null;
+  const name = named[1].replace(/\s+/g, " ").trim();
+  return name === "" ? named[2] : `"${name}" <${named[2]}>`;
+}
+
+/** An address header as mailparser's text: display names quoted, encoded words and IDNs decoded. */
+export function addressText(value: string | undefined): string {
   if (!value) return "";
+  const flat = value.replace(/\r?\n[ \t]+/g, " ");
+  if (!flat.includes("xn--") && !flat.includes("=?") && !/[^\x20-\x7e\t]/.test(flat)) {
+    const parts = flat.includes('"') ? [flat] : flat.split(",");
+    const plain = parts.map(plainAddress);
+    if (plain.every((p) => p !== null)) return plain.join(", ");
+  }
+  return addressTextByParser(value);
+}
+
+/** The same through mailparser's parseAddressHeader, for every shape. */
+export function addressTextByParser(value: string): string {
   try {
     const list = lib().parseAddressHeader(value) as { text?: string };
     return decode(list.text ?? value);
@@ -91,9 +124,9 @@ export function parseHeaders(block: Buffer): IndexedHeaders {
   else if (type === "" || /^(text\/|multipart\/alternative)/.test(type)) hasAttachments = false;
   return {
     date: parseDateHeader(f.get("date")),
-    from: addresses(f.get("from")),
-    to: addresses(f.get("to")),
-    cc: addresses(f.get("cc")),
+    from: addressText(f.get("from")),
+    to: addressText(f.get("to")),
+    cc: addressText(f.get("cc")),
     subject: decode(f.get("subject")),
     messageId: (f.get("message-id") ?? "").trim(),
     inReplyTo: (f.get("in-reply-to") ?? "").trim(),

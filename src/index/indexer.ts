@@ -3,7 +3,11 @@ import path from "node:path";
 import type Database from "better-sqlite3";
 import { type MessageFile, messageFiles } from "../maildir/scan.js";
 import { openIndex } from "./db.js";
+import { listFolders } from "./folders.js";
 import { type IndexedHeaders, parseHeaders, readHeaderBlock } from "./headers.js";
+import { type Stamp, stampOf } from "./stamp.js";
+
+export { listFolders };
 
 export interface IndexSummary {
   maildir: string;
@@ -20,26 +24,11 @@ export interface IndexSummary {
   uidValidityChanged: string[];
   /** A damaged index that was moved aside, and why. */
   setAside: string | null;
+  /** What the next run compares with to skip this mailbox unopened (null: a folder changed too recently to trust). */
+  stamp: Stamp | null;
 }
 
 const BATCH = 1000;
-
-/** INBOX (the Maildir itself) and its Maildir++ folders (".Name" directories holding cur/). */
-export function listFolders(maildir: string): Array<{ name: string; dir: string }> {
-  const out: Array<{ name: string; dir: string }> = [];
-  if (isDir(path.join(maildir, "cur"))) out.push({ name: "INBOX", dir: maildir });
-  for (const entry of fs.readdirSync(maildir, { withFileTypes: true })) {
-    if (!entry.name.startsWith(".") || entry.name === "." || entry.name === ".." || !entry.isDirectory()) continue;
-    const dir = path.join(maildir, entry.name);
-    if (isDir(path.join(dir, "cur"))) out.push({ name: entry.name.slice(1), dir });
-  }
-  return out;
-}
-
-function isDir(p: string): boolean {
-  const st = fs.lstatSync(p, { throwIfNoEntry: false });
-  return st?.isDirectory() === true;
-}
 
 function mtimeNs(dir: string): bigint {
   return fs.statSync(dir, { bigint: true }).mtimeNs;
@@ -68,7 +57,8 @@ function flagLetters(info: string): string {
  */
 export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): IndexSummary {
   const { db, setAside } = openIndex(maildir, { deepCheck: opts.full === true });
-  const summary: IndexSummary = { maildir, folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside };
+  const summary: IndexSummary = { maildir, folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside, stamp: null };
+  const stored: [string, string, string][] = [];
   try {
     const scanStart = BigInt(Date.now()) * 1_000_000n;
     const onDisk = listFolders(maildir);
@@ -85,11 +75,13 @@ export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): In
       const nu = mtimeNs(path.join(folder.dir, "new"));
       if (!opts.full && row.cur_mtime_ns === String(cur) && row.new_mtime_ns === String(nu)) {
         summary.unchangedFolders++;
+        stored.push([folder.name, row.cur_mtime_ns, row.new_mtime_ns]);
         continue;
       }
       syncFolder(db, row.id, folder.dir, opts.full === true, summary);
       const settled = (t: bigint) => (t < scanStart - 1_000_000_000n ? String(t) : "");
       db.prepare("UPDATE folders SET cur_mtime_ns = ?, new_mtime_ns = ? WHERE id = ?").run(settled(cur), settled(nu), row.id);
+      stored.push([folder.name, settled(cur), settled(nu)]);
     }
     // Folders gone from disk take their messages with them.
     for (const gone of known.values()) db.prepare("DELETE FROM folders WHERE id = ?").run(gone.id);
@@ -100,6 +92,7 @@ export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): In
   } finally {
     db.close();
   }
+  summary.stamp = stampOf(maildir, stored);
   return summary;
 }
 

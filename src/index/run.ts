@@ -9,6 +9,8 @@ import { type IndexSummary, indexMaildir } from "./indexer.js";
 export interface IndexResult extends Partial<IndexSummary> {
   user: string;
   status: "indexed" | "skipped" | "failed";
+  /** Found current without opening it for writing (no folder changed since the last run). */
+  unchanged?: boolean;
   seconds: number;
   error?: string;
 }

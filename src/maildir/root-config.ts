@@ -38,3 +38,25 @@ export function resolveFanout(root: string, requested: Fanout | undefined, opts:
   }
   return fanout;
 }
+
+/**
+ * A relayout of a whole tree to a new fan-out is recorded in <root>/.mailstore-relayout.json
+ * before the first home moves, and the root's layout (.mailstore.json) changes only when no
+ * home is left to move. While it exists, the other commands refuse the root: half its users
+ * are in the old place and half in the new.
+ */
+export const TRANSITION_FILE = ".mailstore-relayout.json";
+
+export interface Transition {
+  from: Fanout;
+  to: Fanout;
+}
+
+export function readTransition(root: string): Transition | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(root, TRANSITION_FILE), "utf8")) as Transition;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new Error(`${path.join(root, TRANSITION_FILE)}: ${(err as Error).message}`);
+  }
+}

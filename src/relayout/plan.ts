@@ -1,32 +1,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { type Fanout, formatFanout } from "../maildir/layout.js";
-import { ROOT_CONFIG } from "../maildir/root-config.js";
+import { ROOT_CONFIG, type Transition, TRANSITION_FILE } from "../maildir/root-config.js";
 import { inShard, type Shard } from "../maildir/shard.js";
 import { walkTree } from "../maildir/tree-walk.js";
 import type { MoveTask } from "./move.js";
-
-/**
- * A relayout of a whole tree to a new fan-out is recorded in <root>/.mailstore-relayout.json
- * before the first home moves, and the root's layout (.mailstore.json) changes only when no
- * home is left to move. While it exists, the other commands refuse the root: half its users
- * are in the old place and half in the new.
- */
-export const TRANSITION_FILE = ".mailstore-relayout.json";
-
-export interface Transition {
-  from: Fanout;
-  to: Fanout;
-}
-
-export function readTransition(root: string): Transition | undefined {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(root, TRANSITION_FILE), "utf8")) as Transition;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new Error(`${path.join(root, TRANSITION_FILE)}: ${(err as Error).message}`);
-  }
-}
 
 /** Replaces a small file whole: written beside it, flushed, renamed into place. */
 function writeAtomic(file: string, text: string): void {

@@ -96,3 +96,43 @@ test("migrate fills the index (unless --no-index); a mailbox another index run h
   assert.equal(mailstore(["index", "--root", root, "sam"]).status, 0);
   assert.equal(JSON.parse(mailstore(["stat", "--root", root, "sam", "--json"]).stdout).messages, 3);
 });
+
+test("a nightly run with nothing changed answers from the stamps; a change, a new or a replaced index is never missed", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  for (const [user, n] of [["nina", 6], ["omar", 4], ["pia", 3]] as const) {
+    fs.writeFileSync(path.join(dir, user), buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd").mbox);
+    assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", "--no-index", path.join(dir, user)]).status, 0);
+  }
+  // Directory mtimes within a second of a run are not trusted: age the tree.
+  const old = (Date.now() - 60_000) / 1000;
+  const age = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) age(path.join(d, e.name));
+    fs.utimesSync(d, old, old);
+  };
+  age(root);
+  const run = () => {
+    const r = mailstore(["index", "--root", root, "--json"]);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { totals: { added: number }; users: { user: string; unchanged?: boolean; added?: number; stamp?: unknown }[] };
+  };
+  const first = run();
+  assert.equal(first.totals.added, 13);
+  assert.ok(fs.existsSync(path.join(root, ".mailstore-index-state.sqlite")));
+  const second = run();
+  assert.deepEqual(second.users.map((u) => [u.user, u.unchanged]), [["nina", true], ["omar", true], ["pia", true]]);
+  assert.ok(second.users.every((u) => u.stamp === undefined), "stamps stay out of the summary");
+
+  // A delivery to omar: his mailbox is indexed, the others still answered from their stamps.
+  const omar = mailstore(["path", "--root", root, "omar"]).stdout.trim();
+  fs.writeFileSync(path.join(omar, "new", `${Math.floor(Date.now() / 1000)}.M1P1.test`), realMessages("lf", 1)[0].bytes);
+  const third = run();
+  assert.deepEqual(third.users.map((u) => [u.user, u.unchanged === true, u.added ?? 0]), [["nina", true, 0], ["omar", false, 1], ["pia", true, 0]]);
+  // pia's index replaced behind our back (restored from a backup, say): not trusted, rebuilt.
+  const pia = mailstore(["path", "--root", root, "pia"]).stdout.trim();
+  fs.rmSync(path.join(pia, "mailstore.sqlite"));
+  const fourth = run();
+  assert.deepEqual(fourth.users.find((u) => u.user === "pia")?.added, 3);
+  const stat = JSON.parse(mailstore(["stat", "--root", root, "pia", "--json"]).stdout);
+  assert.equal(stat.messages, 3);
+});

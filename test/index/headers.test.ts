@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { simpleParser } from "mailparser";
-import { parseHeaders } from "../../src/index/headers.js";
+import { addressText, addressTextByParser, parseHeaders } from "../../src/index/headers.js";
+import { headerFields } from "../../src/util/rfc5322.js";
 import { realMessages } from "../helpers/mbox.js";
 
 // The oracle is mailparser's full parser on the whole message; the index reads the header
@@ -28,4 +29,51 @@ test("header-only decoding matches mailparser on every real fixture message (man
     if (/[^\x00-\x7f]/.test(ours.subject)) nonAscii++;
   }
   assert.ok(nonAscii >= 5, `only ${nonAscii} subjects decoded to non-ASCII text: the fixtures should exercise charsets`);
+});
+
+test("the fast path for plain address headers gives mailparser's text exactly", () => {
+  const crafted = [
+    "alice@example.org",
+    "  alice@example.org  ",
+    "Alice Example <alice@example.org>",
+    "Alice   Example\t<alice@example.org>",
+    "John Q. Public <jqp@example.com>",
+    "O'Brien <ob@example.ie>",
+    "Mail Delivery Subsystem <MAILER-DAEMON@mx.example.jp>",
+    "MAILER-DAEMON@example.jp",
+    "a.b-c+tag@sub.example.co.uk",
+    "first.last@example.com",
+    "Ann <ann@example.org>",
+    "x <y@z>",
+    "Bob.Smith <bob@example.org>",
+    "Dr. Who <who@example.org>",
+    "bounce-123=user=example.org@lists.example.net",
+    "Jane-Marie Doe <jane@example.org>\n  ",
+    "Alice Example\n <alice@example.org>",
+    "1st Place <w@example.org>",
+    "user@xn--bcher-kva.example",
+    "\"Quoted, Name\" <q@example.org>",
+    "alice@example.org, bob@example.org",
+    "Undisclosed recipients:;",
+    "=?UTF-8?B?w4lsb2RpZQ==?= <e@example.fr>",
+    "alice@example.org (Alice)",
+    "\"Alice Example\" <alice@example.org>",
+    "\"  Spaced   Out  \" <s@example.org>",
+    "\"\" <empty@example.org>",
+    "\"Dr. J. Smith, PhD\" <js@example.org>",
+    "\"with \\\"escape\\\"\" <e@example.org>",
+    "alice@example.org, Bob Example <bob@example.org>,carol@example.org",
+    "alice@example.org,, bob@example.org",
+    "a@example.org, (comment) b@example.org",
+    "Alice <alice@example.org>, \"Bob\" <bob@example.org>",
+    "Ünïcode Name <u@example.org>",
+    "undisclosed-recipients: ;",
+    "<angle@example.org>",
+    "Name <a@b>, ",
+  ];
+  const fromFixtures = [...realMessages("lf"), ...realMessages("crlf")].flatMap(({ bytes }) => {
+    const f = headerFields(headerBlock(bytes).toString("latin1"), ["from", "to", "cc"]);
+    return ["from", "to", "cc"].map((k) => f.get(k)).filter((v): v is string => v !== undefined);
+  });
+  for (const value of [...crafted, ...fromFixtures]) assert.equal(addressText(value), addressTextByParser(value), JSON.stringify(value));
 });
