@@ -13,6 +13,7 @@ import { MergeError, mergeReports } from "../report/summary.js";
 import { resolveShard } from "../maildir/shard.js";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "../report/thresholds.js";
 import { defaultJobs, EXIT, positiveInt, rootLayout } from "./common.js";
+import { makeProgress, type Progress } from "./output.js";
 import { mboxFiles, UsageError } from "./sources.js";
 
 /** Exit status when the report finds a critical hot spot, so cron and monitoring can alert. */
@@ -129,8 +130,9 @@ async function scan(cli: ReportCli, format: string, thresholds: Thresholds, now:
     }
   }
   const mboxes = cli.mbox.flatMap((spec) => mboxFiles(spec));
-  const showProgress = format === "table" && !cli.output && cli.progress !== false && process.stderr.isTTY === true;
-  let lastDraw = 0;
+  // A bar on a terminal (stderr) for any format; nothing in cron or a pipe. Its size is known once the walk has found the users.
+  const showProgress = cli.progress !== false && process.stderr.isTTY === true;
+  let progress: Progress | undefined;
   return runReport({
     root,
     fanout,
@@ -145,10 +147,9 @@ async function scan(cli: ReportCli, format: string, thresholds: Thresholds, now:
     now,
     onProgress: showProgress
       ? (done, total) => {
-          if (Date.now() - lastDraw < 100 && done < total) return;
-          lastDraw = Date.now();
-          process.stderr.write(`\rscanning: ${done}/${total} users`);
-          if (done === total) process.stderr.write("\n");
+          progress ??= makeProgress(total, true, "mailboxes");
+          progress.add(1, 0);
+          if (done === total) progress.stop();
         }
       : undefined,
     onWarning: (m) => process.stderr.write(`mailstore: warning: ${m}\n`),
