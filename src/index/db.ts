@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { assertPlainDbFiles } from "../maildir/dirs.js";
+import { assertPlainDbFiles, fsyncDir } from "../maildir/dirs.js";
 
 /** The per-mailbox index: <user maildir>/mailstore.sqlite. Schema: docs/index-schema.md. */
 export const INDEX_FILE = "mailstore.sqlite";
@@ -51,12 +51,23 @@ const SCHEMA = `
 
 export class DamagedIndexError extends Error {}
 
+export interface OpenedIndex {
+  db: Database.Database;
+  /** A damaged index that was moved aside, and why. */
+  setAside: string | null;
+  /**
+   * For a new index, built beside the real name: publish() closes it and moves it into place
+   * (flushed first); discard() closes and removes it. Absent for an index opened in place.
+   */
+  building?: { publish: () => void; discard: () => void };
+}
+
 /**
- * Opens (creating if needed) a mailbox's index. A file that is not a mailstore index of this
- * schema, or (with deepCheck) fails SQLite's quick_check, is renamed aside (<file>.damaged-<time>) and a new
- * one is made: the caller learns through `setAside`.
+ * Opens a mailbox's index, or starts a new one. A file that is not a mailstore index of this
+ * schema, or (with deepCheck) fails SQLite's quick_check, is renamed aside
+ * (<file>.damaged-<time>) and a new one is built: the caller learns through `setAside`.
  */
-export function openIndex(maildir: string, opts: { readonly?: boolean; deepCheck?: boolean } = {}): { db: Database.Database; setAside: string | null } {
+export function openIndex(maildir: string, opts: { readonly?: boolean; deepCheck?: boolean } = {}): OpenedIndex {
   const file = path.join(maildir, INDEX_FILE);
   assertPlainDbFiles(file);
   if (opts.readonly) {
@@ -64,6 +75,7 @@ export function openIndex(maildir: string, opts: { readonly?: boolean; deepCheck
     checkIndex(db, false);
     return { db, setAside: null };
   }
+  if (!fs.existsSync(file)) return buildAside(file, null);
   try {
     return { db: create(file, opts.deepCheck === true), setAside: null };
   } catch (err) {
@@ -71,8 +83,59 @@ export function openIndex(maildir: string, opts: { readonly?: boolean; deepCheck
     const aside = `${file}.damaged-${Date.now()}`;
     fs.renameSync(file, aside);
     for (const extra of ["-wal", "-shm"]) fs.rmSync(file + extra, { force: true });
-    return { db: create(file, false), setAside: `${aside} (${(err as Error).message})` };
+    return buildAside(file, `${aside} (${(err as Error).message})`);
   }
+}
+
+/**
+ * A new index is built as <file>.building with neither journal nor flushes (until it is
+ * published there is nothing to protect: a crash leaves a file the next run throws away and
+ * builds again), then flushed once and renamed into place in WAL mode. This spares a first
+ * index (and migrate's) the fsyncs of every commit and checkpoint.
+ */
+function buildAside(file: string, setAside: string | null): OpenedIndex {
+  const building = `${file}.building`;
+  assertPlainDbFiles(building);
+  const remove = () => {
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) fs.rmSync(building + suffix, { force: true });
+  };
+  remove();
+  const db = new Database(building);
+  try {
+    db.pragma("journal_mode = OFF");
+    db.pragma("synchronous = OFF");
+    db.pragma("foreign_keys = ON");
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      db.prepare("INSERT OR IGNORE INTO meta VALUES ('schema', ?)").run(String(INDEX_SCHEMA_VERSION));
+    })();
+  } catch (err) {
+    db.close();
+    remove();
+    throw err;
+  }
+  return {
+    db,
+    setAside,
+    building: {
+      publish: () => {
+        db.pragma("journal_mode = WAL");
+        db.close();
+        const fd = fs.openSync(building, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+        fs.renameSync(building, file);
+        fsyncDir(path.dirname(file));
+      },
+      discard: () => {
+        db.close();
+        remove();
+      },
+    },
+  };
 }
 
 function create(file: string, deepCheck: boolean): Database.Database {

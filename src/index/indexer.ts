@@ -56,9 +56,10 @@ function flagLetters(info: string): string {
  * `full` re-reads every message, keeping UIDs.
  */
 export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): IndexSummary {
-  const { db, setAside } = openIndex(maildir, { deepCheck: opts.full === true });
+  const { db, setAside, building } = openIndex(maildir, { deepCheck: opts.full === true });
   const summary: IndexSummary = { maildir, folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside, stamp: null };
   const stored: [string, string, string][] = [];
+  let complete = false;
   try {
     const scanStart = BigInt(Date.now()) * 1_000_000n;
     const onDisk = listFolders(maildir);
@@ -89,8 +90,11 @@ export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): In
     // losing that note in a power cut costs nothing, and the nightly no-change run stays cheap.
     if (summary.added + summary.renamed + summary.removed === 0 && summary.unchangedFolders === summary.folders) db.pragma("synchronous = OFF");
     db.prepare("INSERT INTO meta VALUES ('indexed_at', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(new Date().toISOString());
+    complete = true;
   } finally {
-    db.close();
+    if (!building) db.close();
+    else if (complete) building.publish();
+    else building.discard();
   }
   summary.stamp = stampOf(maildir, stored);
   return summary;

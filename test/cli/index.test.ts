@@ -41,27 +41,43 @@ test("index, stat and list through the CLI agree with the Maildir files", () => 
   assert.equal(mailstore(["list", "--root", root, "olga", "--larger-than", "lots"]).status, 2);
 });
 
-test("kill -9 during indexing, then the next run completes the index", async () => {
+test("kill -9 during a first index and during an update: the next run completes it, UIDs kept", async () => {
   const dir = tempDir();
   const root = path.join(dir, "root");
   const lf = realMessages("lf").map((m) => m.bytes);
   fs.writeFileSync(path.join(dir, "quinn"), buildMbox(Array.from({ length: 6000 }, (_, i) => lf[i % lf.length]), "mboxrd").mbox);
   assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", "--no-index", path.join(dir, "quinn")]).status, 0);
   const maildir = mailstore(["path", "--root", root, "quinn"]).stdout.trim();
-  const child = spawn(process.execPath, [CLI, "index", "--root", root], { stdio: "ignore" });
-  const exited = new Promise((r) => child.on("exit", r));
-  const deadline = Date.now() + 30_000;
-  // Kill once the first batches are committed.
-  while (Date.now() < deadline && child.exitCode === null && !(fs.existsSync(path.join(maildir, "mailstore.sqlite-wal")) && fs.statSync(path.join(maildir, "mailstore.sqlite-wal")).size > 200_000)) await sleep(5);
-  assert.equal(child.exitCode, null, "the index run was still going when killed");
-  child.kill("SIGKILL");
-  await exited;
+  const killWhen = async (file: string) => {
+    const child = spawn(process.execPath, [CLI, "index", "--root", root], { stdio: "ignore" });
+    const exited = new Promise((r) => child.on("exit", r));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && child.exitCode === null && !(fs.existsSync(file) && fs.statSync(file).size > 200_000)) await sleep(5);
+    assert.equal(child.exitCode, null, "the index run was still going when killed");
+    child.kill("SIGKILL");
+    await exited;
+  };
+  // A first index is built aside: killed, nothing half-made is in place.
+  await killWhen(path.join(maildir, "mailstore.sqlite.building"));
+  assert.ok(!fs.existsSync(path.join(maildir, "mailstore.sqlite")));
   const again = mailstore(["index", "--root", root, "--json"]);
   assert.equal(again.status, 0, again.stderr);
-  const stat = JSON.parse(mailstore(["stat", "--root", root, "quinn", "--json"]).stdout);
-  assert.equal(stat.messages, 6000);
-  const uids = JSON.parse(mailstore(["list", "--root", root, "quinn", "--json"]).stdout).map((m: { uid: number }) => m.uid);
-  assert.equal(new Set(uids).size, 6000);
+  assert.ok(!fs.existsSync(path.join(maildir, "mailstore.sqlite.building")));
+  const list = () => JSON.parse(mailstore(["list", "--root", root, "quinn", "--json"]).stdout) as { uid: number; file: string }[];
+  const first = list();
+  assert.equal(first.length, 6000);
+  assert.equal(new Set(first.map((m) => m.uid)).size, 6000);
+
+  // An update is written in place in batches: killed mid-way, the next run completes it.
+  const files = ["cur", "new"].flatMap((sub) => fs.readdirSync(path.join(maildir, sub)).map((n) => path.join(maildir, sub, n)));
+  for (let i = 0; i < 4000; i++) fs.copyFileSync(files[i % files.length], path.join(maildir, "new", `${2000000000 + i}.M${i}P1.copy`));
+  await killWhen(path.join(maildir, "mailstore.sqlite-wal"));
+  assert.equal(mailstore(["index", "--root", root]).status, 0);
+  const after = list();
+  assert.equal(after.length, 10000);
+  assert.equal(new Set(after.map((m) => m.uid)).size, 10000);
+  const uidOf = new Map(after.map((m) => [m.file, m.uid]));
+  assert.ok(first.every((m) => uidOf.get(m.file) === m.uid), "a message keeps its UID");
 });
 
 test("migrate fills the index (unless --no-index); a mailbox another index run holds is skipped, loudly", async () => {
