@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { assertPlainDbFiles, fsyncDir } from "../maildir/dirs.js";
+import { assertPlainDbFiles } from "../maildir/dirs.js";
 
 /** The per-mailbox index: <user maildir>/mailstore.sqlite. Schema: docs/index-schema.md. */
 export const INDEX_FILE = "mailstore.sqlite";
@@ -127,8 +127,9 @@ function buildAside(file: string, setAside: string | null): OpenedIndex {
         } finally {
           fs.closeSync(fd);
         }
+        // The directory is not flushed: a rename lost in a crash leaves the whole .building
+        // file, which the next run discards and builds again. Nothing is served half-written.
         fs.renameSync(building, file);
-        fsyncDir(path.dirname(file));
       },
       discard: () => {
         db.close();

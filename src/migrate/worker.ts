@@ -1,7 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { type MailboxTask, type MigrateOptions, migrateMailbox } from "./mailbox.js";
-import { indexUser } from "../index/run.js";
-import { verifyMailbox } from "./verify.js";
+import type { MailboxTask, MigrateOptions } from "./mailbox.js";
 
 /** Runs migrate, verify or index tasks sent by the pool, reporting progress at most every 100 ms. */
 const shared = workerData as { mode: "migrate" | "verify" | "index"; options: MigrateOptions & { full?: boolean; lockWaitMs?: number } };
@@ -23,8 +21,13 @@ port.on("message", async ({ index, task }: { index: number; task: MailboxTask })
       last = now;
     }
   };
+  // Each mode loads only its own code: an index worker never needs the mbox reader.
   const result =
-    shared.mode === "verify" ? await verifyMailbox(task, shared.options, progress) : shared.mode === "index" ? await indexUser(task.user, shared.options) : await migrateMailbox(task, shared.options, progress);
+    shared.mode === "verify"
+      ? await (await import("./verify.js")).verifyMailbox(task, shared.options, progress)
+      : shared.mode === "index"
+        ? await (await import("../index/run.js")).indexUser(task.user, shared.options)
+        : await (await import("./mailbox.js")).migrateMailbox(task, shared.options, progress);
   port.postMessage({ type: "progress", index, bytes, messages });
   port.postMessage({ type: "result", index, result });
 });
