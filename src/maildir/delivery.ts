@@ -25,11 +25,18 @@ const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.
 /** Writes messages into one Maildir folder: tmp/ first, then linked into new/ or cur/. */
 export class FolderWriter {
   private syncfsWorks = true;
+  /** The owner to give each file, unless a new file gets it anyway (it is us, and tmp/ is not setgid). */
+  private readonly chownTo: Owner | undefined;
 
   constructor(
     readonly folderDir: string,
     readonly opts: { owner?: Owner; sync: SyncPolicy },
-  ) {}
+  ) {
+    const owner = opts.owner;
+    const setgid = ((fs.lstatSync(path.join(folderDir, "tmp"), { throwIfNoEntry: false })?.mode ?? 0) & 0o2000) !== 0;
+    const ours = owner !== undefined && owner.uid === process.geteuid?.() && owner.gid === process.getegid?.() && !setgid;
+    this.chownTo = ours ? undefined : owner;
+  }
 
   tmpPath(tmpName: string): string {
     return path.join(this.folderDir, "tmp", tmpName);
@@ -52,7 +59,7 @@ export class FolderWriter {
     const handle = await fs.promises.open(this.tmpPath(tmpName), WRITE_FLAGS, 0o600);
     try {
       await handle.write(data, 0, data.length, 0);
-      if (this.opts.owner) await handle.chown(this.opts.owner.uid, this.opts.owner.gid);
+      if (this.chownTo) await handle.chown(this.chownTo.uid, this.chownTo.gid);
       await handle.utimes(mtime, mtime);
     } finally {
       await handle.close();
@@ -62,7 +69,7 @@ export class FolderWriter {
   /** Sets owner and times (the IMAP INTERNALDATE is the mtime) and closes the file. */
   close(fd: number, mtime: Date): void {
     try {
-      if (this.opts.owner) fs.fchownSync(fd, this.opts.owner.uid, this.opts.owner.gid);
+      if (this.chownTo) fs.fchownSync(fd, this.chownTo.uid, this.chownTo.gid);
       fs.futimesSync(fd, mtime, mtime);
     } finally {
       fs.closeSync(fd);
