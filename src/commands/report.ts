@@ -10,9 +10,9 @@ import { renderTable } from "../report/render/table.js";
 import type { Report } from "../report/analyze.js";
 import { defaultCacheFile, runReport } from "../report/run.js";
 import { MergeError, mergeReports } from "../report/summary.js";
-import { resolveShard } from "../maildir/shard.js";
+import type { Shard } from "../maildir/shard.js";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "../report/thresholds.js";
-import { defaultJobs, EXIT, positiveInt, rootLayout } from "./common.js";
+import { defaultJobs, EXIT, positiveInt, rootLayout, selectShard } from "./common.js";
 import { makeProgress, type Progress } from "./output.js";
 import { mboxFiles, UsageError } from "./sources.js";
 
@@ -109,16 +109,10 @@ function mergeFiles(files: string[], thresholds: Thresholds): Report {
   }
 }
 
-async function scan(cli: ReportCli, format: string, thresholds: Thresholds, now: number): Promise<Report> {
+async function scan(cli: ReportCli, thresholds: Thresholds, now: number, shard: Shard | undefined): Promise<Report> {
   if (!cli.root) throw new UsageError("--root is required (or --merge to combine shard reports)");
   const { root, fanout } = rootLayout(cli.root, cli.fanout);
   if (!fs.existsSync(root)) throw new UsageError(`--root ${cli.root} does not exist`);
-  let shard;
-  try {
-    shard = resolveShard(cli.shard);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
   const defaultQuota = cli.quota === undefined ? undefined : parseQuotaSpec(cli.quota);
   if (cli.quota !== undefined && !defaultQuota) throw new UsageError(`--quota takes bytes or "bytes,messages" (2G or 2G,50000), not "${cli.quota}"`);
   let quotaFile;
@@ -206,7 +200,10 @@ export function registerReport(program: Command): void {
       const thresholds = thresholdsOf(cli);
       const now = cli.now === undefined ? Date.now() : Date.parse(cli.now);
       if (Number.isNaN(now)) throw new UsageError(`--now takes an ISO time, not "${cli.now}"`);
-      const report = cli.merge ? mergeFiles(cli.merge, thresholds) : await scan(cli, format, thresholds, now);
+      // A shard's snapshot would look like the whole tree shrank: history belongs to the merged report.
+      const shard = cli.merge ? undefined : selectShard(cli.shard);
+      if (cli.history && shard) throw new UsageError(`--history records whole-tree snapshots: give it to "mailstore report --merge" of the shards, not to shard ${shard.index}/${shard.count}`);
+      const report = cli.merge ? mergeFiles(cli.merge, thresholds) : await scan(cli, thresholds, now, shard);
       if (cli.history) {
         const history = new History(path.resolve(cli.history));
         try {

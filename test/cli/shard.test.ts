@@ -90,6 +90,10 @@ test("report shards merge into exactly the report of one run", async () => {
     assert.deepEqual(strip(merged.stdout), strip(whole.stdout), `${n} shards merged`);
     assert.ok(shards.every((r) => JSON.parse(r.stdout).totals.hardLinkedBytes < JSON.parse(whole.stdout).totals.hardLinkedBytes), "each shard alone sees fewer links than the whole tree");
   }
+  // History is recorded from the merged report, never from one shard.
+  const shardHistory = mailstore([...args, "--shard", "0/2", "--history", path.join(dir, "h.sqlite")]);
+  assert.equal(shardHistory.status, 2);
+  assert.match(shardHistory.stderr, /--history records whole-tree snapshots/);
   // Overlapping or foreign reports are refused.
   const one = path.join(dir, "shard-0-of-2.json");
   const twice = mailstore(["report", "--merge", one, one]);
