@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "scandir",
-      "sources": ["native/scandir.c"],
+      "target_name": "fsops",
+      "sources": ["native/fsops.c"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]

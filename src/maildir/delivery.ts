@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
+import { nativeAddon } from "../util/native.js";
 import { fsyncDir, type Owner } from "./dirs.js";
 
 const execFileAsync = promisify(execFile);
@@ -22,9 +23,10 @@ export interface StagedMessage {
 
 const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
-/** Writes messages into one Maildir folder: tmp/ first, then linked into new/ or cur/. */
+/** Writes messages into one Maildir folder: tmp/ first, then moved into new/ or cur/. */
 export class FolderWriter {
   private syncfsWorks = true;
+  private renameWorks = true;
   /** The owner to give each file, unless a new file gets it anyway (it is us, and tmp/ is not setgid). */
   private readonly chownTo: Owner | undefined;
 
@@ -102,13 +104,27 @@ export class FolderWriter {
   }
 
   /**
-   * Moves staged files into new/ or cur/. link() never replaces an existing file, unlike
-   * rename(); the tmp/ name is removed afterwards.
+   * Moves staged files into new/ or cur/, never replacing a file that exists: one
+   * renameat2(RENAME_NOREPLACE) each where the kernel and filesystem have it, else link()
+   * then unlink() of the tmp/ name.
    */
   publish(batch: StagedMessage[]): void {
+    const rename = this.renameWorks ? nativeAddon()?.renameNoReplace : undefined;
     for (const m of batch) {
-      fs.linkSync(this.tmpPath(m.tmpName), path.join(this.folderDir, m.subdir, m.finalName));
-      fs.unlinkSync(this.tmpPath(m.tmpName));
+      const from = this.tmpPath(m.tmpName);
+      const to = path.join(this.folderDir, m.subdir, m.finalName);
+      if (rename && this.renameWorks) {
+        try {
+          rename(from, to);
+          continue;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== "EINVAL" && code !== "ENOSYS") throw err;
+          this.renameWorks = false;
+        }
+      }
+      fs.linkSync(from, to);
+      fs.unlinkSync(from);
     }
     if (this.opts.sync === "durable" && batch.length > 0) {
       fsyncDir(path.join(this.folderDir, "cur"));

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { readMaildirsize } from "./quota.js";
-import { nativeScanDir, type NativeDirScan, STATS_PER_ENTRY } from "./native.js";
+import { nativeAddon, type NativeDirScan, STATS_PER_ENTRY } from "../util/native.js";
 import type { DirRecord, DirRole, UserScan } from "./records.js";
 
 export interface ScanUserOptions {
@@ -91,7 +91,7 @@ function readDir(abs: string, rel: string, role: DirRole, st: fs.BigIntStats, tr
   const rec = emptyRecord(rel, role, st, trusted);
   rec.diskBytes += Number(st.blocks) * 512;
   const fail = (err: unknown, at = abs) => rec.errors.push(`${at}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  const native = nativeScanDir();
+  const native = nativeAddon()?.scanDir;
   if (native) {
     let scan: NativeDirScan;
     try {

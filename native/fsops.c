@@ -1,4 +1,11 @@
 /*
+ * mailstore's native helpers (Linux):
+ *
+ * renameNoReplace(from, to): renameat2(RENAME_NOREPLACE). Publishing a Maildir message is one
+ * directory operation instead of link() + unlink(), and like link() it never replaces a file
+ * that exists (EEXIST). Throws EINVAL or ENOSYS where the filesystem or kernel lacks it: the
+ * caller then falls back to link() + unlink().
+ *
  * scanDir(path): one directory's entries with each entry's lstat, in one call.
  *
  * Why native: a report stats every file of a mail tree (hard links must be counted once,
@@ -23,7 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
 
 #define STATS_PER_ENTRY 7
 
@@ -56,11 +68,56 @@ static int entries_grow(Entries *e) {
   return 0;
 }
 
+static const char *errno_code(int err) {
+  switch (err) {
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case ENOTDIR: return "ENOTDIR";
+    case EISDIR: return "EISDIR";
+    case ELOOP: return "ELOOP";
+    case ENOMEM: return "ENOMEM";
+    case EEXIST: return "EEXIST";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case EINVAL: return "EINVAL";
+    case ENOSYS: return "ENOSYS";
+    case EXDEV: return "EXDEV";
+    case EBUSY: return "EBUSY";
+    case EROFS: return "EROFS";
+    case ENOSPC: return "ENOSPC";
+    case EDQUOT: return "EDQUOT";
+    default: return "EIO";
+  }
+}
+
 static napi_value throw_errno(napi_env env, int err, const char *path) {
-  char message[4200];
+  char message[8500];
   snprintf(message, sizeof message, "%s: %s", path, strerror(err));
-  const char *code = err == ENOENT ? "ENOENT" : err == EACCES ? "EACCES" : err == ENOTDIR ? "ENOTDIR" : err == ELOOP ? "ELOOP" : err == EPERM ? "EPERM" : err == ENOMEM ? "ENOMEM" : "EIO";
-  napi_throw_error(env, code, message);
+  napi_throw_error(env, errno_code(err), message);
+  return NULL;
+}
+
+/* A string argument into a caller's buffer; false (and a TypeError thrown) when missing or too long. */
+static int path_arg(napi_env env, napi_value value, char *out, size_t size) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, value, out, size, &len) != napi_ok || len >= size - 1) {
+    napi_throw_type_error(env, NULL, "expected a path shorter than 4095 bytes");
+    return 0;
+  }
+  return 1;
+}
+
+static napi_value rename_no_replace(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char from[4096], to[4096];
+  if (argc < 2 || !path_arg(env, argv[0], from, sizeof from) || !path_arg(env, argv[1], to, sizeof to)) return NULL;
+  if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) != 0) {
+    char both[8300];
+    snprintf(both, sizeof both, "rename %s -> %s", from, to);
+    return throw_errno(env, errno, both);
+  }
   return NULL;
 }
 
@@ -78,11 +135,7 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   char path[4096];
-  size_t len;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1) {
-    napi_throw_type_error(env, NULL, "scanDir takes a path shorter than 4095 bytes");
-    return NULL;
-  }
+  if (argc < 1 || !path_arg(env, argv[0], path, sizeof path)) return NULL;
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, errno, path);
   struct stat dst;
@@ -163,6 +216,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "scanDir", NAPI_AUTO_LENGTH, scan_dir, NULL, &fn);
   napi_set_named_property(env, exports, "scanDir", fn);
+  napi_create_function(env, "renameNoReplace", NAPI_AUTO_LENGTH, rename_no_replace, NULL, &fn);
+  napi_set_named_property(env, exports, "renameNoReplace", fn);
   return exports;
 }
 
