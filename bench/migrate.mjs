@@ -2,7 +2,13 @@
 // on mboxes built from the real messages in fixtures/eml, and mb2md on the same files when
 // it is installed (Debian package mb2md). Prints messages/s, MB/s and peak RSS.
 //
+// Each configuration runs BENCH_REPEAT times, interleaved with mb2md, and the medians are
+// compared: a VM's disk can swing 2x between two runs of the same command. The same rounds
+// run again with the Maildirs on tmpfs (/dev/shm) where there is one, which takes the disk
+// out and shows what the programs themselves cost.
+//
 //   BENCH_MESSAGES (default 30000)  BENCH_BIG_MB (default 300)  BENCH_DIR (default ./bench-work)
+//   BENCH_REPEAT (default 3)
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -58,8 +64,8 @@ function buildHuge(file) {
 const dropCaches = () => spawnSync("sync");
 const fmt = (n, d = 1) => n.toFixed(d);
 
-async function migrateRun(label, mbox, extra = []) {
-  const root = path.join(work, `root-${label}`);
+async function migrateRun(label, mbox, extra = [], outDir = work) {
+  const root = path.join(outDir, `root-${label.replace(/\W+/g, "-")}`);
   fs.rmSync(root, { recursive: true, force: true });
   dropCaches();
   const r = await timed(process.execPath, [cli, "migrate", "--root", root, "--json", "--no-progress", ...extra, mbox]);
@@ -70,13 +76,10 @@ async function migrateRun(label, mbox, extra = []) {
   return r.seconds;
 }
 
-async function mb2mdRun(mbox) {
-  const which = spawnSync("sh", ["-c", "command -v mb2md"], { encoding: "utf8" });
-  if (which.status !== 0) {
-    console.log("mb2md: not installed (apt-get install mb2md), no comparison");
-    return null;
-  }
-  const dest = path.join(work, "mb2md-out");
+const haveMb2md = spawnSync("sh", ["-c", "command -v mb2md"], { encoding: "utf8" }).status === 0;
+
+async function mb2mdRun(mbox, outDir = work) {
+  const dest = path.join(outDir, "mb2md-out");
   fs.rmSync(dest, { recursive: true, force: true });
   dropCaches();
   const r = await timed("mb2md", ["-s", mbox, "-d", dest]);
@@ -89,17 +92,36 @@ async function mb2mdRun(mbox) {
 
 const big = path.join(work, `bench-${MESSAGES}.mbox`);
 const huge = path.join(work, `bench-${BIG_MB}mb-message.mbox`);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 console.log(`building inputs in ${work} from ${real.length} real messages ...`);
 buildBig30k(big);
 buildHuge(huge);
-console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores\n`);
-// The default also builds the index; mb2md builds none, so the like-for-like row is --no-index.
-const withIndex = await migrateRun("default (durable+index)", big);
-const ours = await migrateRun("durable, --no-index", big, ["--no-index"]);
-await migrateRun("--sync none --no-index", big, ["--sync", "none", "--no-index"]);
-const theirs = await mb2mdRun(big);
-await migrateRun(`${BIG_MB} MB message`, huge);
-if (theirs) {
-  console.log(`\nmailstore durable --no-index took ${fmt(ours / theirs, 2)}x mb2md's time on the ${MESSAGES}-message mbox (target: at most 0.33x);`);
-  console.log(`with the index built as well (the default) ${fmt(withIndex / theirs, 2)}x`);
+console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores, ${REPEAT} rounds per place`);
+if (!haveMb2md) console.log("mb2md: not installed (apt-get install mb2md), no comparison");
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const shm = "/dev/shm";
+const places = [["disk", work]];
+try {
+  fs.accessSync(shm, fs.constants.W_OK);
+  places.push(["tmpfs", fs.mkdtempSync(path.join(shm, "mailstore-bench-"))]);
+} catch {}
+for (const [place, outDir] of places) {
+  console.log(`\nMaildirs on ${place} (${outDir})`);
+  const times = { index: [], noIndex: [], mb2md: [] };
+  for (let round = 0; round < REPEAT; round++) {
+    // The default also builds the index; mb2md builds none, so the like-for-like row is --no-index.
+    times.index.push(await migrateRun("default (durable+index)", big, [], outDir));
+    times.noIndex.push(await migrateRun("durable, --no-index", big, ["--no-index"], outDir));
+    if (haveMb2md) times.mb2md.push(await mb2mdRun(big, outDir));
+  }
+  await migrateRun("--sync none --no-index", big, ["--sync", "none", "--no-index"], outDir);
+  if (place === "disk") await migrateRun(`${BIG_MB} MB message`, huge);
+  else fs.rmSync(outDir, { recursive: true, force: true });
+  const [withIndex, ours, theirs] = [median(times.index), median(times.noIndex), haveMb2md ? median(times.mb2md) : null];
+  console.log(`medians on ${place}: default ${fmt(withIndex, 2)} s, --no-index ${fmt(ours, 2)} s${theirs ? `, mb2md ${fmt(theirs, 2)} s` : ""}`);
+  if (theirs) {
+    console.log(`mailstore durable --no-index took ${fmt(ours / theirs, 2)}x mb2md's time on the ${MESSAGES}-message mbox (target: at most 0.33x);`);
+    console.log(`with the index built as well (the default) ${fmt(withIndex / theirs, 2)}x`);
+  }
 }

@@ -35,6 +35,13 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 const scratch = Buffer.allocUnsafe(HEADER_READ);
 
+/** Where the header block of `view` ends (just past its blank line), or -1 if it has none yet. */
+function headerEnd(view: Buffer): number {
+  const lf = view.indexOf("\n\n");
+  const crlf = view.indexOf("\r\n\r\n");
+  return lf >= 0 && (crlf < 0 || lf < crlf) ? lf + 1 : crlf >= 0 ? crlf + 2 : -1;
+}
+
 /** Reads a message file's header block only (up to the first blank line, at most 64 KB). */
 export function readHeaderBlock(fd: number): Buffer {
   const buf = scratch;
@@ -43,14 +50,28 @@ export function readHeaderBlock(fd: number): Buffer {
     const n = fs.readSync(fd, buf, got, Math.min(16 * 1024, HEADER_READ - got), got);
     if (n === 0) break;
     got += n;
-    const view = buf.subarray(0, got);
-    const lf = view.indexOf("\n\n");
-    const crlf = view.indexOf("\r\n\r\n");
-    const end = lf >= 0 && (crlf < 0 || lf < crlf) ? lf + 1 : crlf >= 0 ? crlf + 2 : -1;
-    if (end >= 0) return Buffer.from(view.subarray(0, end));
+    const end = headerEnd(buf.subarray(0, got));
+    if (end >= 0) return Buffer.from(buf.subarray(0, end));
     if (got >= HEADER_READ) break;
   }
   return Buffer.from(buf.subarray(0, got));
+}
+
+/**
+ * The header block readHeaderBlock would read from a file holding `pieces`, taken from the
+ * pieces instead (a copy: they may be reused).
+ */
+export function headerBlockOf(pieces: Buffer[]): Buffer {
+  const head: Buffer[] = [];
+  let size = 0;
+  for (const piece of pieces) {
+    if (size >= HEADER_READ) break;
+    head.push(piece.subarray(0, HEADER_READ - size));
+    size += head[head.length - 1].length;
+  }
+  const view = head.length === 1 ? head[0] : Buffer.concat(head);
+  const end = headerEnd(view);
+  return Buffer.from(view.subarray(0, end >= 0 ? end : view.length));
 }
 
 /** Raw 8-bit header text: UTF-8 where it is valid, Latin-1 otherwise (never throws). */

@@ -24,24 +24,46 @@ export const INDEX_LOCK = "mailstore-index.lock";
  * create false, a Maildir without the lock file (never indexed) runs `work` without it.
  */
 export async function withIndexLock<T>(maildir: string, waitMs: number, work: () => T, opts: { create?: boolean } = {}): Promise<T | null> {
+  const lock = await lockIndex(maildir, waitMs, opts);
+  if (!lock) return null;
+  try {
+    return work();
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Takes the index lock (see withIndexLock) and hands back its release; null if it stayed
+ * taken for `waitMs`. The lock is the process's: worker threads it starts work under it.
+ */
+export async function lockIndex(maildir: string, waitMs: number, opts: { create?: boolean } = {}): Promise<{ release: () => Promise<void> } | null> {
   const create = opts.create !== false;
   let fd: number;
   try {
     fd = fs.openSync(path.join(maildir, INDEX_LOCK), fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | (create ? fs.constants.O_CREAT : 0), 0o600);
   } catch (err) {
-    if (!create && (err as NodeJS.ErrnoException).code === "ENOENT") return work();
+    if (!create && (err as NodeJS.ErrnoException).code === "ENOENT") return { release: async () => undefined };
     throw err;
   }
   try {
-    if (!(await fcntlLockBy(fd, true, Date.now() + waitMs))) return null;
-    try {
-      return work();
-    } finally {
-      await fcntlUnlock(fd).catch(() => undefined);
+    if (!(await fcntlLockBy(fd, true, Date.now() + waitMs))) {
+      fs.closeSync(fd);
+      return null;
     }
-  } finally {
+  } catch (err) {
     fs.closeSync(fd);
+    throw err;
   }
+  return {
+    release: async () => {
+      try {
+        await fcntlUnlock(fd).catch(() => undefined);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
 }
 
 /** Indexes one user's Maildir; any error fails this user alone. */

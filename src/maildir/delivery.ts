@@ -21,12 +21,22 @@ export interface StagedMessage {
   subdir: "new" | "cur";
 }
 
+/** A message whole in memory (its pieces in order), to be written to tmp/ in a group. */
+export interface WholeMessage {
+  tmpName: string;
+  pieces: Buffer[];
+  mtime: Date;
+}
+
 const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
-/** Writes messages into one Maildir folder: tmp/ first, then moved into new/ or cur/. */
+/**
+ * Writes messages into one Maildir folder: tmp/ first, then moved into new/ or cur/. The
+ * file work runs on the thread pool, as one native job per group of messages
+ * (native/fsops.c), or through fs callbacks where the addon is missing.
+ */
 export class FolderWriter {
   private syncfsWorks = true;
-  private renameWorks = true;
   /** The owner to give each file, unless a new file gets it anyway (it is us, and tmp/ is not setgid). */
   private readonly chownTo: Owner | undefined;
 
@@ -54,18 +64,46 @@ export class FolderWriter {
   }
 
   /**
-   * Writes a whole small message to tmp/ on the thread pool, so file creation (most of the
-   * cost of a Maildir delivery) proceeds on several cores while the caller reads on.
+   * Writes a group of whole messages to tmp/ on the thread pool, so file creation (most of
+   * the cost of a Maildir delivery) proceeds on other cores while the caller reads on.
    */
-  async writeWhole(tmpName: string, data: Buffer, mtime: Date): Promise<void> {
-    const handle = await fs.promises.open(this.tmpPath(tmpName), WRITE_FLAGS, 0o600);
-    try {
-      await handle.write(data, 0, data.length, 0);
-      if (this.chownTo) await handle.chown(this.chownTo.uid, this.chownTo.gid);
-      await handle.utimes(mtime, mtime);
-    } finally {
-      await handle.close();
-    }
+  writeGroup(group: WholeMessage[]): Promise<void> {
+    const native = nativeAddon();
+    if (!native) return Promise.all(group.map((m) => this.writeOne(m))).then(() => undefined);
+    const pieces: Buffer[] = [];
+    const counts = new Uint32Array(group.length);
+    const mtimes = new Float64Array(group.length);
+    group.forEach((m, i) => {
+      for (const piece of m.pieces) pieces.push(piece);
+      counts[i] = m.pieces.length;
+      mtimes[i] = m.mtime.getTime();
+    });
+    const names = group.map((m) => m.tmpName);
+    return native.writeFiles(path.join(this.folderDir, "tmp"), names, pieces, counts, mtimes, this.chownTo?.uid ?? -1, this.chownTo?.gid ?? -1);
+  }
+
+  /**
+   * One message through fs callbacks, one promise per message: fs.promises' FileHandle costs
+   * ~100 us of main-thread CPU per file (30,000 files: 4.6 s of CPU against 0.85 s this way).
+   */
+  private writeOne(m: WholeMessage): Promise<void> {
+    const chownTo = this.chownTo;
+    const data = m.pieces.length === 1 ? m.pieces[0] : Buffer.concat(m.pieces);
+    return new Promise((resolve, reject) => {
+      fs.open(this.tmpPath(m.tmpName), WRITE_FLAGS, 0o600, (openErr, fd) => {
+        if (openErr) return reject(openErr);
+        const finish = (err: Error | null) => fs.close(fd, (closeErr) => (err ?? closeErr ? reject(err ?? closeErr) : resolve()));
+        const times = () => fs.futimes(fd, m.mtime, m.mtime, finish);
+        const writeFrom = (off: number): void =>
+          fs.write(fd, data, off, data.length - off, off, (err, written) => {
+            if (err) return finish(err);
+            if (off + written < data.length) return writeFrom(off + written);
+            if (chownTo) fs.fchown(fd, chownTo.uid, chownTo.gid, (e) => (e ? finish(e) : times()));
+            else times();
+          });
+        writeFrom(0);
+      });
+    });
   }
 
   /** Sets owner and times (the IMAP INTERNALDATE is the mtime) and closes the file. */
@@ -79,15 +117,18 @@ export class FolderWriter {
   }
 
   /**
-   * Flushes staged files before they become visible. It runs beside the caller (a child
-   * process or the thread pool), so the next batch can be written while this one reaches disk.
+   * Flushes staged files before they become visible. It runs beside the caller (the thread
+   * pool, or a child process), so the next batch can be written while this one reaches disk.
    */
   async flush(batch: StagedMessage[]): Promise<void> {
     if (this.opts.sync !== "durable" || batch.length === 0) return;
     if (this.syncfsWorks) {
       try {
-        // coreutils' sync -f calls syncfs(2): one flush for the whole batch.
-        await execFileAsync("sync", ["-f", path.join(this.folderDir, "tmp")]);
+        // syncfs(2): one flush for the whole batch (coreutils' sync -f without the addon).
+        const tmp = path.join(this.folderDir, "tmp");
+        const native = nativeAddon();
+        if (native) await native.syncFs(tmp);
+        else await execFileAsync("sync", ["-f", tmp]);
         return;
       } catch {
         this.syncfsWorks = false;
@@ -104,29 +145,26 @@ export class FolderWriter {
   }
 
   /**
-   * Moves staged files into new/ or cur/, never replacing a file that exists: one
-   * renameat2(RENAME_NOREPLACE) each where the kernel and filesystem have it, else link()
-   * then unlink() of the tmp/ name.
+   * Moves staged files into new/ or cur/ in order, never replacing a file that exists:
+   * renameat2(RENAME_NOREPLACE) where the kernel and filesystem have it, else link() then
+   * unlink() of the tmp/ name; then (durable) flushes new/ and cur/. On failure the files
+   * before the failing one are in place, which is what the journal's settle() expects.
    */
-  publish(batch: StagedMessage[]): void {
-    const rename = this.renameWorks ? nativeAddon()?.renameNoReplace : undefined;
+  async publish(batch: StagedMessage[]): Promise<void> {
+    if (batch.length === 0) return;
+    const durable = this.opts.sync === "durable";
+    const native = nativeAddon();
+    if (native) {
+      const subdirs = Uint8Array.from(batch, (m) => (m.subdir === "cur" ? 1 : 0));
+      await native.publishFiles(this.folderDir, batch.map((m) => m.tmpName), subdirs, batch.map((m) => m.finalName), durable);
+      return;
+    }
     for (const m of batch) {
       const from = this.tmpPath(m.tmpName);
-      const to = path.join(this.folderDir, m.subdir, m.finalName);
-      if (rename && this.renameWorks) {
-        try {
-          rename(from, to);
-          continue;
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code !== "EINVAL" && code !== "ENOSYS") throw err;
-          this.renameWorks = false;
-        }
-      }
-      fs.linkSync(from, to);
+      fs.linkSync(from, path.join(this.folderDir, m.subdir, m.finalName));
       fs.unlinkSync(from);
     }
-    if (this.opts.sync === "durable" && batch.length > 0) {
+    if (durable) {
       fsyncDir(path.join(this.folderDir, "cur"));
       fsyncDir(path.join(this.folderDir, "new"));
     }

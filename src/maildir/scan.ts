@@ -22,10 +22,14 @@ export function messageFiles(folderDir: string): Map<string, MessageFile> {
     if (!fs.existsSync(dir)) continue;
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       if (!entry.isFile() || entry.name.startsWith(".")) continue;
-      const colon = entry.name.indexOf(":");
-      const base = baseOf(entry.name);
-      files.set(base, { base, subdir, name: entry.name, info: colon >= 0 ? entry.name.slice(colon + 1) : "" });
+      const file = messageFileOf(entry.name, subdir);
+      files.set(file.base, file);
     }
   }
   return files;
+}
+
+export function messageFileOf(name: string, subdir: "new" | "cur"): MessageFile {
+  const colon = name.indexOf(":");
+  return { base: baseOf(name), subdir, name, info: colon >= 0 ? name.slice(colon + 1) : "" };
 }

@@ -33,15 +33,23 @@ export class FileWindow {
     return this.end >= this.size;
   }
 
-  /** Makes [keep, to) available (as far as the file goes), dropping what lies before keep. */
+  /**
+   * Makes [keep, to) available (as far as the file goes), dropping what lies before keep.
+   * Moving on takes a fresh buffer instead of shifting bytes within the old one, so a view
+   * handed out earlier stays valid for as long as someone holds it (a message still being
+   * written on the thread pool): the bytes of a buffer are never rewritten once read.
+   */
   load(keep: number, to: number): void {
     if (to <= this.end || this.atEof) return;
-    if (keep > this.start) this.drop(Math.min(keep, this.end));
-    const need = Math.min(to, this.size) - this.start;
-    if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf.copy(bigger, 0, 0, this.end - this.start);
-      this.buf = bigger;
+    const from = Math.max(this.start, Math.min(keep, this.end));
+    const need = Math.min(to, this.size) - from;
+    if (from > this.start || need > this.buf.length) {
+      this.crcThrough(from);
+      const capacity = need > this.buf.length ? Math.max(need, this.buf.length * 2) : this.buf.length;
+      const fresh = Buffer.allocUnsafe(capacity);
+      this.buf.copy(fresh, 0, from - this.start, this.end - this.start);
+      this.buf = fresh;
+      this.start = from;
     }
     while (this.end < Math.min(to, this.size)) {
       const at = this.end - this.start;
@@ -50,12 +58,6 @@ export class FileWindow {
       if (got === 0) throw new Error(`file shrank while being read (expected ${this.size} bytes, ended at ${this.end})`);
       this.end += got;
     }
-  }
-
-  private drop(keep: number): void {
-    this.crcThrough(keep);
-    this.buf.copy(this.buf, 0, keep - this.start, this.end - this.start);
-    this.start = keep;
   }
 
   /** CRC-32 of the file's bytes [0, offset); offset must not lie before what was already summed. */

@@ -1,4 +1,4 @@
-import type { FolderWriter, StagedMessage } from "../maildir/delivery.js";
+import type { FolderWriter, StagedMessage, WholeMessage } from "../maildir/delivery.js";
 import type { Journal, MessageRow } from "./journal.js";
 
 export interface BatchLimits {
@@ -6,55 +6,69 @@ export interface BatchLimits {
   messages: number;
   /** Bytes per batch. */
   bytes: number;
-  /** Whole-message writes on the thread pool at once, and their bytes. */
+  /** Whole messages per write job on the thread pool, and their bytes. */
+  groupMessages: number;
+  groupBytes: number;
+  /** Write jobs on the thread pool at once, and the bytes they hold. */
   writesInFlight: number;
   bytesInFlight: number;
 }
 
-export const DEFAULT_LIMITS: BatchLimits = { messages: 1000, bytes: 64 * 1024 * 1024, writesInFlight: 64, bytesInFlight: 32 * 1024 * 1024 };
+export const DEFAULT_LIMITS: BatchLimits = {
+  messages: 1000,
+  bytes: 64 * 1024 * 1024,
+  groupMessages: 32,
+  groupBytes: 2 * 1024 * 1024,
+  writesInFlight: 8,
+  bytesInFlight: 32 * 1024 * 1024,
+};
 
 /**
  * How staged messages become visible, in order and exactly once:
- *   written to tmp/ (some on the thread pool) → a batch is cut → its files are flushed while
- *   the next batch is written → journaled as pending → linked into new/ or cur/ → marked done.
- * The journal never names a file that is not on disk, and no file is visible before it is.
+ *   written to tmp/ (whole messages in groups on the thread pool) → a batch is cut → its
+ *   files are flushed → journaled as pending → moved into new/ or cur/ → marked done.
+ * The flush and the moves of one batch run while the next batch is being written; a batch
+ * is published only after the one before it. The journal never names a file that is not on
+ * disk, and no file is visible before it is.
  */
 export class Batches {
   private staged: StagedMessage[] = [];
   private rows: MessageRow[] = [];
+  private headers: Buffer[] = [];
   private stagedBytes = 0;
+  private group: WholeMessage[] = [];
+  private groupBytes = 0;
   private writes: Promise<void>[] = [];
   private bytesInFlight = 0;
-  private inFlight: { staged: StagedMessage[]; rows: MessageRow[]; flushed: Promise<void> } | null = null;
+  /** The previous batch: flushed, journaled, published, marked done. */
+  private previous: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly writer: FolderWriter,
     private readonly journal: Journal,
     private readonly sourceId: number,
-    /** Runs before each batch becomes visible (the keywords file must exist first). */
-    private readonly beforePublish: () => void,
+    private readonly hooks: {
+      /** Runs before each batch becomes visible (the keywords file must exist first). */
+      beforePublish: () => void;
+      /** Runs once a batch is visible and journaled done, with each message's header block. */
+      afterPublish?: (staged: StagedMessage[], headers: Buffer[]) => Promise<void>;
+    },
     private readonly limits: BatchLimits = DEFAULT_LIMITS,
   ) {}
 
-  /** Waits until another whole-message write may start. */
-  async roomForWrite(): Promise<void> {
+  /** Queues a whole message for writing to tmp/; waits while the thread pool holds enough. */
+  async writeWhole(message: WholeMessage, bytes: number): Promise<void> {
     while (this.writes.length >= this.limits.writesInFlight || this.bytesInFlight > this.limits.bytesInFlight) await this.settleOldestWrite();
+    this.group.push(message);
+    this.groupBytes += bytes;
+    if (this.group.length >= this.limits.groupMessages || this.groupBytes >= this.limits.groupBytes) this.dispatchGroup();
   }
 
-  /** Tracks a write running on the thread pool; its failure fails the batch. */
-  trackWrite(write: Promise<void>, bytes: number): void {
-    const tracked = write.then(() => {
-      this.bytesInFlight -= bytes;
-    });
-    tracked.catch(() => undefined);
-    this.writes.push(tracked);
-    this.bytesInFlight += bytes;
-  }
-
-  /** Adds a message whose tmp/ file is written (or being written); cuts a batch when full. */
-  async add(staged: StagedMessage, row: MessageRow): Promise<void> {
+  /** Adds a message whose tmp/ file is written (or queued); cuts a batch when full. */
+  async add(staged: StagedMessage, row: MessageRow, header: Buffer): Promise<void> {
     this.staged.push(staged);
     this.rows.push(row);
+    this.headers.push(header);
     this.stagedBytes += row.size;
     if (this.staged.length >= this.limits.messages || this.stagedBytes >= this.limits.bytes) await this.cut();
   }
@@ -62,7 +76,30 @@ export class Batches {
   /** Makes everything added visible. */
   async finish(): Promise<void> {
     await this.cut();
-    await this.publishInFlight();
+    await this.previous;
+  }
+
+  /**
+   * Waits, ignoring failures, until nothing is running: after a failure, so the journal is
+   * not closed under a batch still being published (its rows stay pending; the next run
+   * settles them).
+   */
+  async quiesce(): Promise<void> {
+    await Promise.allSettled(this.writes);
+    await this.previous.catch(() => undefined);
+  }
+
+  private dispatchGroup(): void {
+    if (this.group.length === 0) return;
+    const bytes = this.groupBytes;
+    const tracked = this.writer.writeGroup(this.group).then(() => {
+      this.bytesInFlight -= bytes;
+    });
+    tracked.catch(() => undefined);
+    this.writes.push(tracked);
+    this.bytesInFlight += bytes;
+    this.group = [];
+    this.groupBytes = 0;
   }
 
   private async settleOldestWrite(): Promise<void> {
@@ -72,24 +109,22 @@ export class Batches {
 
   private async cut(): Promise<void> {
     if (this.staged.length === 0) return;
+    this.dispatchGroup();
     while (this.writes.length > 0) await this.settleOldestWrite();
-    await this.publishInFlight();
-    const flushed = this.writer.flush(this.staged);
-    flushed.catch(() => undefined);
-    this.inFlight = { staged: this.staged, rows: this.rows, flushed };
+    await this.previous;
+    const { staged, rows, headers } = this;
     this.staged = [];
     this.rows = [];
+    this.headers = [];
     this.stagedBytes = 0;
-  }
-
-  private async publishInFlight(): Promise<void> {
-    if (!this.inFlight) return;
-    const batch = this.inFlight;
-    this.inFlight = null;
-    await batch.flushed;
-    this.beforePublish();
-    this.journal.recordPending(this.sourceId, batch.rows);
-    this.writer.publish(batch.staged);
-    this.journal.markDone(this.sourceId, batch.rows[0].seq, batch.rows[batch.rows.length - 1].seq);
+    const flushed = this.writer.flush(staged);
+    this.previous = flushed.then(async () => {
+      this.hooks.beforePublish();
+      this.journal.recordPending(this.sourceId, rows);
+      await this.writer.publish(staged);
+      this.journal.markDone(this.sourceId, rows[0].seq, rows[rows.length - 1].seq);
+      await this.hooks.afterPublish?.(staged, headers);
+    });
+    this.previous.catch(() => undefined);
   }
 }

@@ -1,8 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
-import { indexMaildir } from "../index/indexer.js";
-import { withIndexLock } from "../index/run.js";
+import { headerBlockOf } from "../index/headers.js";
 import { ensureDirUnder, ensureMaildir, type Owner } from "../maildir/dirs.js";
 import { FolderWriter, type SyncPolicy } from "../maildir/delivery.js";
 import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
@@ -14,6 +13,7 @@ import { lockSource } from "../mbox/lock.js";
 import { type MboxFormat, MboxReader } from "../mbox/reader.js";
 import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
+import { DeliveryIndex, fillIndex } from "./fill-index.js";
 import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
 
 export interface MailboxTask {
@@ -112,21 +112,8 @@ export async function migrateMailbox(task: MailboxTask, opts: MigrateOptions, pr
     const { maildir, folderDir } = resolveTarget(task, opts);
     result.target = folderDir;
     await runMailbox(task, opts, maildir, folderDir, result, progress);
-    if (opts.index !== false && !opts.dryRun) await fillIndex(maildir, result);
+    if (opts.index !== false && !opts.dryRun && result.indexed === undefined) await fillIndex(maildir, result);
   });
-}
-
-/** Indexes what was just written, so a migrated mailbox needs no second pass. */
-async function fillIndex(maildir: string, result: MailboxResult): Promise<void> {
-  try {
-    const summary = await withIndexLock(maildir, 10_000, () => indexMaildir(maildir));
-    result.indexed = summary !== null;
-    if (!summary) result.warnings.push("index not updated: another mailstore index holds its lock; run mailstore index later");
-    else if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
-  } catch (err) {
-    result.indexed = false;
-    result.warnings.push(`index not updated: ${(err as Error).message}`);
-  }
 }
 
 /** Opens a source read-only; a symlink only when asked to follow it. */
@@ -227,6 +214,8 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
   if (folderDir !== maildir) ensureMaildir(opts.root, folderDir, { owner, ownedFrom: maildir, subfolder: true });
 
   const journal = new Journal(maildir, { durable: opts.sync === "durable" });
+  let index: DeliveryIndex | null = null;
+  let batches: Batches | null = null;
   try {
     const sourceKey = path.resolve(task.source);
     const folderKey = task.folder ?? "INBOX";
@@ -262,10 +251,14 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore });
     const names = new NameGenerator();
     const keywords = new KeywordTable(folderDir);
-    const batches = new Batches(writer, journal, sourceId, () => keywords.save(owner), {
-      ...DEFAULT_LIMITS,
-      messages: opts.batchMessages ?? DEFAULT_LIMITS.messages,
-    });
+    index = opts.index !== false ? await DeliveryIndex.start(maildir, folderDir) : null;
+    batches = new Batches(
+      writer,
+      journal,
+      sourceId,
+      { beforePublish: () => keywords.save(owner), afterPublish: index ? (staged, headers) => (index as DeliveryIndex).published(staged, headers) : undefined },
+      { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages },
+    );
     let position = from;
 
     for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
@@ -284,18 +277,18 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       const tmpName = `${tmpPrefix}${seq}`;
       const mtime = receivedTime(message.envelope.date, message.header, st.mtime);
       const content = next.content();
-      // Collect up to WHOLE_LIMIT bytes (copied: the reader reuses its buffer); a message that
-      // fits is written on the thread pool, a larger one is streamed to its file here.
+      // Collect up to WHOLE_LIMIT bytes (views into the reader's buffers, which it never
+      // rewrites); a message that fits is written on the thread pool, a larger one is streamed
+      // to its file here.
       const head: Buffer[] = [];
       let size = 0;
       let step = content.next();
       for (; !step.done && size <= WHOLE_LIMIT; step = content.next()) {
-        head.push(Buffer.from(step.value));
+        head.push(step.value);
         size += step.value.length;
       }
       if (step.done) {
-        await batches.roomForWrite();
-        batches.trackWrite(writer.writeWhole(tmpName, head.length === 1 ? head[0] : Buffer.concat(head), mtime), size);
+        await batches.writeWhole({ tmpName, pieces: head, mtime }, size);
       } else {
         const out = writer.open(tmpName);
         try {
@@ -312,7 +305,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       if (end.truncated) result.warnings.push(`the last message (at byte ${message.offset}) ends without a newline: it may have been cut short; migrated as it stands`);
       const name = finalName(names.next(), size, info);
       const subdir = flags.cur ? "cur" : "new";
-      await batches.add({ tmpName, finalName: name, subdir }, { seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size });
+      await batches.add({ tmpName, finalName: name, subdir }, { seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size }, headerBlockOf(head));
       seq++;
       result.messages++;
       result.bytes += size;
@@ -323,9 +316,12 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     noteFallbacks(reader, result);
     if (keywords.dropped.size > 0) result.warnings.push(`more than 26 keywords: not kept as Maildir flags: ${[...keywords.dropped].join(" ")}`);
     journal.finish(sourceId, identity);
+    await index?.complete(result);
     // A source that was touched (or rewritten with the same bytes) but gained nothing is unchanged.
     result.status = result.previous === 0 ? "migrated" : result.messages > 0 ? "resumed" : "unchanged";
   } finally {
+    await batches?.quiesce();
+    await index?.close();
     journal.close();
   }
 }

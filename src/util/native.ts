@@ -11,7 +11,10 @@ export const STATS_PER_ENTRY = 7;
 
 interface Addon {
   scanDir: (path: string) => NativeDirScan;
-  renameNoReplace: (from: string, to: string) => void;
+  /** See native/fsops.c: each a thread-pool job. */
+  writeFiles: (dir: string, names: string[], pieces: Buffer[], counts: Uint32Array, mtimesMs: Float64Array, uid: number, gid: number) => Promise<void>;
+  publishFiles: (folder: string, tmpNames: string[], subdirs: Uint8Array, finalNames: string[], flushDirs: boolean) => Promise<void>;
+  syncFs: (path: string) => Promise<void>;
 }
 
 let loaded: Addon | null | undefined;
@@ -25,7 +28,10 @@ export function nativeAddon(): Addon | null {
   if (loaded !== undefined) return loaded;
   if (process.env.MAILSTORE_NO_NATIVE === "1") return (loaded = null);
   try {
-    loaded = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
+    const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
+    // A build older than this code (npm install not rerun) counts as missing.
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs"] as const).every((f) => typeof addon[f] === "function");
+    loaded = complete ? addon : null;
   } catch {
     loaded = null;
   }

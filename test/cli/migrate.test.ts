@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { execSync } from "node:child_process";
+import { execSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { mailstore } from "../helpers/cli.js";
+import { indexAndRescan } from "../helpers/index-dump.js";
 import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir, type Writer } from "../helpers/mbox.js";
+import { withTmpfs } from "../helpers/tree.js";
 
 const md5path = (root: string, user: string) => {
   const h = execSync(`printf %s '${user}' | md5sum`).toString();
@@ -112,4 +114,34 @@ test("--from-list and --folder place mail in users' folders; dry run writes noth
   assert.equal(maildirMessages(path.join(md5path(root, "judy"), ".Sent")).length, 3);
   const again = mailstore(["migrate", "--root", root, "--json", "--from-list", list]);
   assert.deepEqual(JSON.parse(again.stdout).mailboxes.map((m: { status: string }) => m.status), ["unchanged", "unchanged"]);
+});
+
+test("a disk that fills mid-delivery fails that mailbox alone, leaves only whole messages and its source untouched; the rerun completes it", (t) => {
+  const dir = tempDir();
+  const mnt = path.join(dir, "mnt");
+  const lf = realMessages("lf").map((m) => m.bytes);
+  const built = buildMbox(Array.from({ length: 1200 }, (_, i) => lf[i % lf.length]), "mboxrd");
+  const src = path.join(dir, "uma");
+  fs.writeFileSync(src, built.mbox);
+  withTmpfs(t, mnt, "size=3m", () => {
+    const root = path.join(mnt, "root");
+    const r = mailstore(["migrate", "--root", root, "--json", src]);
+    assert.equal(r.status, 1, r.stderr);
+    const [result] = JSON.parse(r.stdout).mailboxes;
+    assert.equal(result.status, "failed");
+    assert.match(result.error, /uma: .*(ENOSPC|no space left)/i);
+    assert.ok(fs.readFileSync(src).equals(built.mbox), "the source is untouched");
+    assert.ok(!fs.existsSync(`${src}.lock`), "the source's dotlock is released");
+    const whole = new Set(built.expected.map((m) => m.toString("latin1")));
+    const delivered = maildirMessages(md5path(root, "uma"));
+    for (const m of delivered) assert.ok(whole.has(m.bytes.toString("latin1")), `partial file ${m.name}`);
+
+    assert.equal(spawnSync("mount", ["-o", "remount,size=64m", mnt]).status, 0);
+    const again = mailstore(["migrate", "--root", root, "--json", src]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(maildirMessages(md5path(root, "uma")).length, 1200);
+    assert.equal(mailstore(["verify", "--root", root, src]).status, 0);
+    const { kept, rescanned } = indexAndRescan(root, "uma", path.join(mnt, "kept.sqlite"), { byName: true });
+    assert.deepEqual(kept, rescanned);
+  });
 });

@@ -5,6 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { userMaildir } from "../../src/maildir/layout.js";
 import { CLI, mailstore } from "../helpers/cli.js";
+import { indexAndRescan } from "../helpers/index-dump.js";
 import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,4 +52,7 @@ test("kill -9 at several moments, then the same command: every message exactly o
   const v = mailstore(["verify", "--root", root, src]);
   assert.equal(v.status, 0, v.stdout);
   assert.equal(mailstore(args).stdout.includes("already migrated"), true);
+  // The index, filled while delivering across the kills, is the one a scan builds.
+  const { kept, rescanned } = indexAndRescan(root, "kate", path.join(dir, "kept.sqlite"), { byName: true });
+  assert.deepEqual(kept, rescanned);
 });

@@ -1,0 +1,74 @@
+import { IndexFeed } from "../index/feed.js";
+import { indexMaildir } from "../index/indexer.js";
+import { lockIndex, withIndexLock } from "../index/run.js";
+import type { StagedMessage } from "../maildir/delivery.js";
+import type { MailboxResult } from "./mailbox.js";
+
+/** Indexes what was just written, so a migrated mailbox needs no second pass. */
+export async function fillIndex(maildir: string, result: MailboxResult): Promise<void> {
+  try {
+    const summary = await withIndexLock(maildir, 10_000, () => indexMaildir(maildir));
+    result.indexed = summary !== null;
+    if (!summary) result.warnings.push("index not updated: another mailstore index holds its lock; run mailstore index later");
+    else if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
+  } catch (err) {
+    result.indexed = false;
+    result.warnings.push(`index not updated: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The index filled during delivery (see index/feed.ts), under the index lock. Null when
+ * another run holds the lock now: then the mailbox is indexed after delivery, as before.
+ */
+export class DeliveryIndex {
+  private finished = false;
+
+  private constructor(
+    private readonly maildir: string,
+    private readonly feed: IndexFeed,
+    private readonly release: () => Promise<void>,
+  ) {}
+
+  static async start(maildir: string, folderDir: string): Promise<DeliveryIndex | null> {
+    const lock = await lockIndex(maildir, 0);
+    if (!lock) return null;
+    try {
+      return new DeliveryIndex(maildir, new IndexFeed(maildir, folderDir), lock.release);
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  /** For Batches' afterPublish: a visible batch's names and header blocks. */
+  published(staged: StagedMessage[], headers: Buffer[]): Promise<void> {
+    return this.feed.add(staged.map((m, i) => ({ name: m.finalName, subdir: m.subdir, header: headers[i] })));
+  }
+
+  /** After the last batch: the index settled and closed, or (the feed failed) built the usual way. */
+  async complete(result: MailboxResult): Promise<void> {
+    this.finished = true;
+    try {
+      const summary = await this.feed.finish();
+      result.indexed = true;
+      if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
+      await this.release();
+    } catch (err) {
+      await this.feed.abort();
+      // Release first: fcntl locks are the process's, and closing any descriptor of the lock
+      // file would drop them anyway.
+      await this.release();
+      result.warnings.push(`index feed failed (${(err as Error).message}); indexed after delivery instead`);
+      await fillIndex(this.maildir, result);
+    }
+  }
+
+  /** After a failed delivery: stops the feed (rows of published batches stay) and unlocks. */
+  async close(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    await this.feed.abort();
+    await this.release();
+  }
+}

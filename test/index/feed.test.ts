@@ -1,0 +1,52 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { mailstore } from "../helpers/cli.js";
+import { dumpIndex, indexAndRescan } from "../helpers/index-dump.js";
+import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("the index migrate fills while delivering is the one a scan of the Maildir builds, across batches, folders, CRLF and a grown source", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const lf = realMessages("lf").map((m) => m.bytes);
+  // 2,600 real messages (three journal batches, so three hand-overs), some with mbox flags.
+  const many = Array.from({ length: 2600 }, (_, i) => lf[i % lf.length]);
+  const flags = many.map((_, i) => (i % 7 === 0 ? "Status: RO\nX-Status: AF\nX-Keywords: $Forwarded work\n" : i % 5 === 0 ? "Status: O\n" : ""));
+  const full = buildMbox(many, "mboxrd", { extraHeaders: flags }).mbox;
+  // The source first holds 1,500 messages; it grows to all of them before the second run.
+  const cut = full.indexOf("\nFrom sender1500@") + 1;
+  const rita = path.join(dir, "rita");
+  fs.writeFileSync(rita, full.subarray(0, cut));
+  const crlf = path.join(dir, "sam");
+  fs.writeFileSync(crlf, buildMbox(lf.slice(0, 60), "mboxcl2", { crlf: true }).mbox);
+  const archive = path.join(dir, "rita-archive");
+  fs.writeFileSync(archive, buildMbox(lf.slice(60, 120), "mboxo").mbox);
+
+  const run = (args: string[]) => {
+    const r = mailstore(["migrate", "--root", root, "--json", ...args]);
+    assert.equal(r.status, 0, r.stderr);
+    for (const m of JSON.parse(r.stdout).mailboxes) {
+      assert.equal(m.indexed, true, JSON.stringify(m));
+      assert.deepEqual(m.warnings, []);
+    }
+  };
+  run([rita, crlf]);
+  run(["--user", "rita", "--folder", "Archive", archive]);
+  const maildir = mailstore(["path", "--root", root, "rita"]).stdout.trim();
+  // A message another agent delivers between runs: the next run's index takes it in too.
+  const first = fs.readdirSync(path.join(maildir, "cur"))[0];
+  fs.copyFileSync(path.join(maildir, "cur", first), path.join(maildir, "new", `${Number.parseInt(first, 10)}.M999999P1.lda.example`));
+  await sleep(1100);
+  fs.appendFileSync(rita, full.subarray(cut));
+  run([rita]);
+
+  for (const user of ["rita", "sam"]) {
+    const { kept, rescanned } = indexAndRescan(root, user, path.join(dir, `${user}.fed.sqlite`));
+    assert.deepEqual(kept, rescanned, `${user}: the fed index differs from a scan`);
+  }
+  const rows = (dumpIndex(maildir) as { folders: Array<{ name: string; messages: number }> }).folders;
+  assert.deepEqual(rows.map((f) => [f.name, f.messages]), [["Archive", 60], ["INBOX", 2601]]);
+});
