@@ -1,18 +1,32 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
 import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 
-// Loaded on first use: together they cost ~0.5 s to load, and a run that finds nothing new
-// (the nightly no-change case) parses no header at all.
+// Loaded on first use: a run that finds nothing new (the nightly no-change case) parses no
+// header at all. The address parser is loaded from mailparser's own module for it
+// (address-header.js, ~75 ms to load) rather than through mailparser's index (~150 ms, the
+// whole streaming parser); if a mailparser release moves that file, the index is used.
 const require = createRequire(import.meta.url);
 let decoders: { decodeWords: (s: string) => string; parseAddressHeader: (s: string) => unknown } | undefined;
 function lib() {
   if (!decoders) {
     const libmime = require("libmime") as { decodeWords: (s: string) => string };
-    const { parseAddressHeader } = require("mailparser") as { parseAddressHeader: (s: string) => unknown };
-    decoders = { decodeWords: (s) => libmime.decodeWords(s), parseAddressHeader };
+    decoders = { decodeWords: (s) => libmime.decodeWords(s), parseAddressHeader: addressParser() };
   }
   return decoders;
+}
+
+function addressParser(): (s: string) => unknown {
+  type Module = { parseAddressHeader?: (s: string) => unknown };
+  try {
+    const main = require.resolve("mailparser");
+    const direct = (require(path.join(path.dirname(main), "address-header.js")) as Module).parseAddressHeader;
+    if (typeof direct === "function") return direct;
+  } catch {
+    // fall through to the package's index
+  }
+  return (require("mailparser") as Required<Module>).parseAddressHeader;
 }
 
 /** The header fields the index keeps, decoded (RFC 2047 words, charsets, address lists). */
@@ -94,19 +108,19 @@ function decode(value: string | undefined): string {
   }
 }
 
-// The common shapes of an address header, in plain ASCII: "local@domain", "Display Name
+// The common shapes of an address header, in plain ASCII: "local@domain", "<local@domain>", "Display Name
 // <local@domain>" (a name of letters, digits, spaces, dots, hyphens and apostrophes),
 // "\"Quoted Name\" <local@domain>", and comma-separated lists of those (when no quote could
 // hide a comma). Anything else (comments, groups, escapes, encoded words, 8-bit, IDN) goes to
 // mailparser's parser; test/index/headers.test.ts holds the two to the same output.
 const ADDR = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*";
-const BARE = new RegExp(`^\\s*(${ADDR})\\s*$`);
+const BARE = new RegExp(`^\\s*(?:(${ADDR})|<(${ADDR})>)\\s*$`);
 const NAMED = new RegExp(`^\\s*([A-Za-z0-9][A-Za-z0-9 .'-]*?)\\s*<(${ADDR})>\\s*$`);
 const QUOTED = new RegExp(`^\\s*"([\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*)"\\s*<(${ADDR})>\\s*$`);
 
 function plainAddress(part: string): string | null {
   const bare = BARE.exec(part);
-  if (bare) return bare[1];
+  if (bare) return bare[1] ?? bare[2];
   const named = NAMED.exec(part) ?? QUOTED.exec(part);
   if (!named || /\.\.|^\.|\.$/.test(named[1].trim())) return null;
   const name = named[1].replace(/\s+/g, " ").trim();

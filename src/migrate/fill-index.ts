@@ -9,6 +9,7 @@ export async function fillIndex(maildir: string, result: MailboxResult): Promise
   try {
     const summary = await withIndexLock(maildir, 10_000, () => indexMaildir(maildir));
     result.indexed = summary !== null;
+    if (summary) result.indexedBy = "scan";
     if (!summary) result.warnings.push("index not updated: another mailstore index holds its lock; run mailstore index later");
     else if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
   } catch (err) {
@@ -52,6 +53,7 @@ export class DeliveryIndex {
     try {
       const summary = await this.feed.finish();
       result.indexed = true;
+      result.indexedBy = "delivery";
       if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
       await this.release();
     } catch (err) {

@@ -58,10 +58,23 @@ export interface MailboxResult {
   warnings: string[];
   /** Whether the user's index was brought up to date after this mailbox. */
   indexed?: boolean;
+  /** How: filled while delivering (a large source), or by a scan after it. */
+  indexedBy?: "delivery" | "scan";
   error?: string;
 }
 
 export type ProgressFn = (bytesRead: number, messages: number) => void;
+
+/**
+ * Sources with at least this much left to read fill their index during delivery (see
+ * index/feed.ts). Its thread costs ~0.3 s of CPU to start (better-sqlite3 and the header
+ * decoders load in it), which reading back a thousand or so messages afterwards costs too:
+ * a smaller mailbox is indexed after delivery. MAILSTORE_INDEX_FEED_MIN_BYTES overrides it.
+ */
+function feedMinBytes(): number {
+  const set = Number(process.env.MAILSTORE_INDEX_FEED_MIN_BYTES);
+  return Number.isFinite(set) && process.env.MAILSTORE_INDEX_FEED_MIN_BYTES !== "" && set >= 0 ? set : 32 * 1024 * 1024;
+}
 
 /** Messages up to this size are written whole on the thread pool. */
 const WHOLE_LIMIT = 1024 * 1024;
@@ -251,7 +264,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore });
     const names = new NameGenerator();
     const keywords = new KeywordTable(folderDir);
-    index = opts.index !== false ? await DeliveryIndex.start(maildir, folderDir) : null;
+    index = opts.index !== false && st.size - from >= feedMinBytes() ? await DeliveryIndex.start(maildir, folderDir) : null;
     batches = new Batches(
       writer,
       journal,

@@ -125,7 +125,8 @@ test("a disk that fills mid-delivery fails that mailbox alone, leaves only whole
   fs.writeFileSync(src, built.mbox);
   withTmpfs(t, mnt, "size=3m", () => {
     const root = path.join(mnt, "root");
-    const r = mailstore(["migrate", "--root", root, "--json", src]);
+    const feedAll = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" };
+    const r = mailstore(["migrate", "--root", root, "--json", src], { env: feedAll });
     assert.equal(r.status, 1, r.stderr);
     const [result] = JSON.parse(r.stdout).mailboxes;
     assert.equal(result.status, "failed");
@@ -137,7 +138,7 @@ test("a disk that fills mid-delivery fails that mailbox alone, leaves only whole
     for (const m of delivered) assert.ok(whole.has(m.bytes.toString("latin1")), `partial file ${m.name}`);
 
     assert.equal(spawnSync("mount", ["-o", "remount,size=64m", mnt]).status, 0);
-    const again = mailstore(["migrate", "--root", root, "--json", src]);
+    const again = mailstore(["migrate", "--root", root, "--json", src], { env: feedAll });
     assert.equal(again.status, 0, again.stderr);
     assert.equal(maildirMessages(md5path(root, "uma")).length, 1200);
     assert.equal(mailstore(["verify", "--root", root, src]).status, 0);

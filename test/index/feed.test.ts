@@ -26,10 +26,12 @@ test("the index migrate fills while delivering is the one a scan of the Maildir 
   fs.writeFileSync(archive, buildMbox(lf.slice(60, 120), "mboxo").mbox);
 
   const run = (args: string[]) => {
-    const r = mailstore(["migrate", "--root", root, "--json", ...args]);
+    // Every source is fed here, however small (the default spares sources under 32 MB).
+    const r = mailstore(["migrate", "--root", root, "--json", ...args], { env: { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" } });
     assert.equal(r.status, 0, r.stderr);
     for (const m of JSON.parse(r.stdout).mailboxes) {
       assert.equal(m.indexed, true, JSON.stringify(m));
+      assert.equal(m.indexedBy, "delivery");
       assert.deepEqual(m.warnings, []);
     }
   };
@@ -49,4 +51,20 @@ test("the index migrate fills while delivering is the one a scan of the Maildir 
   }
   const rows = (dumpIndex(maildir) as { folders: Array<{ name: string; messages: number }> }).folders;
   assert.deepEqual(rows.map((f) => [f.name, f.messages]), [["Archive", 60], ["INBOX", 2601]]);
+});
+
+test("a small source is indexed by a scan after delivery, a large one while delivering", () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const src = path.join(dir, "vera");
+  fs.writeFileSync(src, buildMbox(realMessages("lf", 20).map((m) => m.bytes), "mboxrd").mbox);
+  const by = (env: Record<string, string>) => {
+    fs.rmSync(root, { recursive: true, force: true });
+    const r = mailstore(["migrate", "--root", root, "--json", src], { env });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout).mailboxes[0].indexedBy;
+  };
+  assert.equal(by({}), "scan");
+  assert.equal(by({ MAILSTORE_INDEX_FEED_MIN_BYTES: String(fs.statSync(src).size) }), "delivery");
+  assert.equal(by({ MAILSTORE_INDEX_FEED_MIN_BYTES: String(fs.statSync(src).size + 1) }), "scan");
 });

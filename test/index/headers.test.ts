@@ -69,6 +69,10 @@ test("the fast path for plain address headers gives mailparser's text exactly", 
     "Ünïcode Name <u@example.org>",
     "undisclosed-recipients: ;",
     "<angle@example.org>",
+    " <angle@example.org> , <second@example.net>",
+    "<angle@example.org",
+    "angle@example.org>",
+    "<<angle@example.org>>",
     "Name <a@b>, ",
   ];
   const fromFixtures = [...realMessages("lf"), ...realMessages("crlf")].flatMap(({ bytes }) => {
