@@ -1,49 +1,84 @@
-import { parentPort, workerData } from "node:worker_threads";
-import { openIndex } from "./db.js";
+import { parentPort } from "node:worker_threads";
+import { type OpenedIndex, openIndex } from "./db.js";
 import { type FedMessage, appendMessages, stamped, syncIndex, withIndex } from "./indexer.js";
+import type { IndexSummary } from "./indexer.js";
 
 /**
- * The index feed's thread (see feed.ts): brings the mailbox's index current, then adds the
- * rows of each batch the migration publishes, then settles the index once more and closes it.
+ * The index feed's thread (see feed.ts), one per migrating thread, serving one mailbox at a
+ * time: "open" brings the mailbox's index current, "rows" adds a published batch, "finish"
+ * settles and closes the index, "abort" drops it. A failure fails that mailbox's feed only.
  */
-const { maildir, folderDir } = workerData as { maildir: string; folderDir: string };
 const port = parentPort;
 if (!port) throw new Error("feed-worker.ts runs only as a worker thread");
 
-const opened = openIndex(maildir);
-let finished = false;
-const first = (() => {
-  try {
-    return syncIndex(opened.db, maildir, { setAside: opened.setAside }).summary;
-  } catch (err) {
-    close(false);
-    throw err;
-  }
-})();
+type Message = { id: number } & ({ type: "open"; maildir: string; folderDir: string } | { type: "rows"; rows: FedMessage[] } | { type: "finish" } | { type: "abort" });
 
-function close(complete: boolean): void {
-  if (finished) return;
-  finished = true;
-  if (!opened.building) opened.db.close();
-  else if (complete) opened.building.publish();
-  else opened.building.discard();
+let session: { maildir: string; folderDir: string; opened: OpenedIndex; first: IndexSummary } | null = null;
+/** A session that failed: its later messages are answered, not worked on. */
+let failed = false;
+/** Replies carry the session's id, so a late reply is never taken for the next session's. */
+let id = 0;
+const reply = (msg: object) => port?.postMessage({ id, ...msg });
+
+function drop(): void {
+  if (!session) return;
+  const { opened } = session;
+  session = null;
+  if (opened.building) opened.building.discard();
+  else opened.db.close();
 }
 
-port.on("message", (msg: { type: "rows"; rows: FedMessage[] } | { type: "finish" }) => {
-  if (msg.type === "rows") {
+function fail(err: unknown): void {
+  try {
+    drop();
+  } catch {
+    // the first error is the one to report
+  }
+  failed = true;
+  reply({ type: "failed", message: (err as Error).message });
+}
+
+port.on("message", (msg: Message) => {
+  id = msg.id;
+  if (msg.type === "open") {
+    failed = false;
     try {
-      appendMessages(opened.db, maildir, folderDir, msg.rows);
+      const opened = openIndex(msg.maildir);
+      session = { maildir: msg.maildir, folderDir: msg.folderDir, opened, first: emptyFirst() };
+      session.first = syncIndex(opened.db, msg.maildir, { setAside: opened.setAside }).summary;
     } catch (err) {
-      close(false);
-      throw err;
+      fail(err);
     }
-    port.postMessage({ type: "ack" });
     return;
   }
-  // The opened index is closed by withIndex; close() only guards the failure paths above.
-  finished = true;
-  const synced = withIndex(opened, () => syncIndex(opened.db, maildir, { setAside: opened.setAside }));
-  const summary = stamped(synced);
-  port.postMessage({ type: "done", summary: { ...summary, added: first.added + summary.added, broken: first.broken + summary.broken } });
-  port.close();
+  if (msg.type === "abort") {
+    try {
+      drop();
+    } finally {
+      failed = false;
+      reply({ type: "aborted" });
+    }
+    return;
+  }
+  if (failed || !session) {
+    reply(msg.type === "rows" ? { type: "ack" } : { type: "failed", message: "the index feed failed earlier" });
+    return;
+  }
+  const { maildir, folderDir, opened, first } = session;
+  try {
+    if (msg.type === "rows") {
+      appendMessages(opened.db, maildir, folderDir, msg.rows);
+      reply({ type: "ack" });
+      return;
+    }
+    session = null;
+    const summary = stamped(withIndex(opened, () => syncIndex(opened.db, maildir, { setAside: opened.setAside })));
+    reply({ type: "done", summary: { ...summary, added: first.added + summary.added, broken: first.broken + summary.broken } });
+  } catch (err) {
+    fail(err);
+  }
 });
+
+function emptyFirst(): IndexSummary {
+  return { maildir: "", folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside: null, stamp: null };
+}

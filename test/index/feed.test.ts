@@ -68,3 +68,25 @@ test("a small source is indexed by a scan after delivery, a large one while deli
   assert.equal(by({ MAILSTORE_INDEX_FEED_MIN_BYTES: String(fs.statSync(src).size) }), "delivery");
   assert.equal(by({ MAILSTORE_INDEX_FEED_MIN_BYTES: String(fs.statSync(src).size + 1) }), "scan");
 });
+
+test("a feed that fails leaves the delivery whole and says so; the same thread then feeds the next mailbox", () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const lf = realMessages("lf").map((m) => m.bytes);
+  for (const [user, from] of [["wanda", 0], ["xena", 30]] as const) fs.writeFileSync(path.join(dir, user), buildMbox(lf.slice(from, from + 30), "mboxrd").mbox);
+  // Something that is not a file where wanda's first index would be built: her feed fails.
+  const wanda = mailstore(["path", "--root", root, "wanda"]).stdout.trim();
+  fs.mkdirSync(path.join(wanda, "mailstore.sqlite.building"), { recursive: true });
+  const r = mailstore(["migrate", "--root", root, "--jobs", "1", "--json", path.join(dir, "wanda"), path.join(dir, "xena")], { env: { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" } });
+  assert.equal(r.status, 0, r.stderr);
+  const [w, x] = JSON.parse(r.stdout).mailboxes;
+  assert.equal(w.status, "migrated");
+  assert.equal(w.messages, 30);
+  assert.equal(w.indexed, false);
+  assert.match(w.warnings.join("\n"), /index feed failed \(.*mailstore\.sqlite\.building.*\); indexed after delivery instead/);
+  assert.match(w.warnings.join("\n"), /index not updated: .*mailstore\.sqlite\.building/);
+  assert.equal(mailstore(["verify", "--root", root, path.join(dir, "wanda")]).status, 0);
+  assert.deepEqual([x.status, x.indexed, x.indexedBy, x.warnings], ["migrated", true, "delivery", []]);
+  const { kept, rescanned } = indexAndRescan(root, "xena", path.join(dir, "xena.sqlite"));
+  assert.deepEqual(kept, rescanned);
+});
