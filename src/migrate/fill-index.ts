@@ -50,20 +50,25 @@ export class DeliveryIndex {
   /** After the last batch: the index settled and closed, or (the feed failed) built the usual way. */
   async complete(result: MailboxResult): Promise<void> {
     this.finished = true;
+    let summary: Awaited<ReturnType<IndexFeed["finish"]>> | null = null;
+    let failure: Error | null = null;
     try {
-      const summary = await this.feed.finish();
+      summary = await this.feed.finish();
+    } catch (err) {
+      failure = err as Error;
+      await this.feed.abort();
+    }
+    // Unlocked before any scan: fcntl locks are the process's, and the scan's own lock would
+    // be dropped with ours when either descriptor closed.
+    await this.release();
+    if (summary) {
       result.indexed = true;
       result.indexedBy = "delivery";
       if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
-      await this.release();
-    } catch (err) {
-      await this.feed.abort();
-      // Release first: fcntl locks are the process's, and closing any descriptor of the lock
-      // file would drop them anyway.
-      await this.release();
-      result.warnings.push(`index feed failed (${(err as Error).message}); indexed after delivery instead`);
-      await fillIndex(this.maildir, result);
+      return;
     }
+    result.warnings.push(`index feed failed (${failure?.message}); indexed after delivery instead`);
+    await fillIndex(this.maildir, result);
   }
 
   /** After a failed delivery: stops the feed (rows of published batches stay) and unlocks. */
