@@ -3,7 +3,7 @@
 // Targets (2 cores): >= 10,000 msg/s for the full index, no-change rerun < 0.2 s, peak RSS < 200 MB.
 import fs from "node:fs";
 import path from "node:path";
-import { cli, repo, timed, work } from "./lib.mjs";
+import { benchEnvNote, cli, repo, timed, work } from "./lib.mjs";
 
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const PER_USER = Number(process.env.BENCH_PER_USER ?? 100);
@@ -30,6 +30,8 @@ const total = USERS * PER_USER;
 const report = (label, r, messages) =>
   console.log(`index ${label.padEnd(26)} ${String(messages).padStart(6)} msgs  ${r.seconds.toFixed(2).padStart(6)} s  ${messages ? `${Math.round(messages / r.seconds)} msg/s`.padStart(12) : "".padStart(12)}  peak RSS ${r.peakMb.toFixed(0)} MB`);
 
+const bare = await timed(process.execPath, ["-e", "0"]);
+console.log(`node -e 0 (a process start alone)     ${bare.seconds.toFixed(2).padStart(6)} s ${benchEnvNote}`);
 const full = await timed(process.execPath, [cli, "index", "--root", root, "--json"]);
 const added = JSON.parse(full.out).totals.added;
 report(`full (${USERS} users)`, full, added);

@@ -8,10 +8,19 @@ export const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname)
 export const work = path.resolve(process.env.BENCH_DIR ?? path.join(repo, "bench-work"));
 export const cli = path.join(repo, "dist", "cli.js");
 
+/**
+ * The environment commands run in. NODE_EXTRA_CA_CERTS is left out: set (as on some build
+ * machines) it makes every Node process parse a certificate bundle at startup (~0.15 s here),
+ * and mailstore opens no TLS connection. benchEnvNote says when it was dropped.
+ */
+export const benchEnv = { ...process.env };
+delete benchEnv.NODE_EXTRA_CA_CERTS;
+export const benchEnvNote = process.env.NODE_EXTRA_CA_CERTS ? "(NODE_EXTRA_CA_CERTS unset for the runs: it adds its certificate parsing to every process start)" : "";
+
 /** Runs a command (an exit status outside okCodes throws), sampling the peak RSS (VmHWM) of it and its children from /proc. */
 export async function timed(cmd, args, { okCodes = [0] } = {}) {
   const started = process.hrtime.bigint();
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: benchEnv });
   let out = "";
   let err = "";
   child.stdout.on("data", (d) => (out += d));

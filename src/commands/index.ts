@@ -58,6 +58,8 @@ export function registerIndex(program: Command): void {
         tasks,
         {
           jobs: cli.jobs ?? defaultJobs(),
+          // Two mailboxes per worker: one is parsed while the last one's new index is flushed.
+          depth: 2,
           shared: { mode: "index", options: { root, fanout, full: cli.full === true, lockWaitMs: cli.lockTimeout * 1000 } },
           keyOf: (t) => t.user,
           crashed: (t, e) => ({ user: t.user, status: "failed", seconds: 0, error: `worker crashed: ${e.message}` }),

@@ -57,9 +57,18 @@ export interface OpenedIndex {
   setAside: string | null;
   /**
    * For a new index, built beside the real name: publish() closes it and moves it into place
-   * (flushed first); discard() closes and removes it. Absent for an index opened in place.
+   * (flushed first); publishLater() does the same with the writing and flushing off this
+   * thread, where it can; discard() closes and removes it. Absent for an index opened in place.
    */
-  building?: { publish: () => void; discard: () => void };
+  building?: { publish: () => void; publishLater: () => Promise<void>; discard: () => void };
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Run SQLite's quick_check (it reads the whole file) on an existing index. */
+  deepCheck?: boolean;
+  /** Asked only when a new index must be built: may it be built in memory (the mailbox is small)? */
+  buildInMemory?: () => boolean;
 }
 
 /**
@@ -67,7 +76,7 @@ export interface OpenedIndex {
  * schema, or (with deepCheck) fails SQLite's quick_check, is renamed aside
  * (<file>.damaged-<time>) and a new one is built: the caller learns through `setAside`.
  */
-export function openIndex(maildir: string, opts: { readonly?: boolean; deepCheck?: boolean } = {}): OpenedIndex {
+export function openIndex(maildir: string, opts: OpenOptions = {}): OpenedIndex {
   const file = path.join(maildir, INDEX_FILE);
   assertPlainDbFiles(file);
   if (opts.readonly) {
@@ -75,7 +84,8 @@ export function openIndex(maildir: string, opts: { readonly?: boolean; deepCheck
     checkIndex(db, false);
     return { db, setAside: null };
   }
-  if (!fs.existsSync(file)) return buildAside(file, null);
+  const inMemory = () => opts.buildInMemory?.() === true;
+  if (!fs.existsSync(file)) return buildAside(file, null, inMemory());
   try {
     return { db: create(file, opts.deepCheck === true), setAside: null };
   } catch (err) {
@@ -83,23 +93,26 @@ export function openIndex(maildir: string, opts: { readonly?: boolean; deepCheck
     const aside = `${file}.damaged-${Date.now()}`;
     fs.renameSync(file, aside);
     for (const extra of ["-wal", "-shm"]) fs.rmSync(file + extra, { force: true });
-    return buildAside(file, `${aside} (${(err as Error).message})`);
+    return buildAside(file, `${aside} (${(err as Error).message})`, inMemory());
   }
 }
 
 /**
- * A new index is built as <file>.building with neither journal nor flushes (until it is
- * published there is nothing to protect: a crash leaves a file the next run throws away and
- * builds again), then flushed once and renamed into place in WAL mode. This spares a first
- * index (and migrate's) the fsyncs of every commit and checkpoint.
+ * A new index is built aside and published whole: until then there is nothing to protect (a
+ * crash leaves at most a <file>.building that the next run throws away and builds again).
+ * Published means flushed once and renamed into place in WAL mode, which spares a first index
+ * (and migrate's) the fsyncs of every commit and checkpoint. A small mailbox's index is built
+ * in memory from a ready-made empty image and written out in one piece; a large one as
+ * <file>.building with neither journal nor flushes, so its memory stays bounded.
  */
-function buildAside(file: string, setAside: string | null): OpenedIndex {
+function buildAside(file: string, setAside: string | null, inMemory: boolean): OpenedIndex {
   const building = `${file}.building`;
   assertPlainDbFiles(building);
   const remove = () => {
     for (const suffix of ["", "-wal", "-shm", "-journal"]) fs.rmSync(building + suffix, { force: true });
   };
   remove();
+  if (inMemory) return buildInMemory(file, building, setAside, remove);
   const db = new Database(building);
   try {
     db.pragma("journal_mode = OFF");
@@ -114,29 +127,99 @@ function buildAside(file: string, setAside: string | null): OpenedIndex {
     remove();
     throw err;
   }
+  const publish = () => {
+    db.pragma("journal_mode = WAL");
+    db.close();
+    const fd = fs.openSync(building, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    // The directory is not flushed: a rename lost in a crash leaves the whole .building
+    // file, which the next run discards and builds again. Nothing is served half-written.
+    fs.renameSync(building, file);
+  };
+  const discard = () => {
+    db.close();
+    remove();
+  };
+  return { db, setAside, building: { publish, publishLater: async () => publish(), discard } };
+}
+
+let emptyImage: Buffer | undefined;
+
+/** A new index in memory, opened from a copy of a serialized empty one (schema made once per thread). */
+function buildInMemory(file: string, building: string, setAside: string | null, remove: () => void): OpenedIndex {
+  if (!emptyImage) {
+    const template = new Database(":memory:");
+    template.exec(SCHEMA);
+    template.prepare("INSERT INTO meta VALUES ('schema', ?)").run(String(INDEX_SCHEMA_VERSION));
+    emptyImage = template.serialize();
+    template.close();
+  }
+  const db = new Database(emptyImage);
+  db.pragma("foreign_keys = ON");
+  const image = () => {
+    const bytes = db.serialize();
+    db.close();
+    // Header bytes 18 and 19 (file format write and read versions) are 2 in a WAL database
+    // (https://sqlite.org/fileformat2.html#file_format_version_numbers): what PRAGMA
+    // journal_mode = WAL would persist, which a database in memory cannot be put in.
+    bytes[18] = 2;
+    bytes[19] = 2;
+    return bytes;
+  };
   return {
     db,
     setAside,
     building: {
       publish: () => {
-        db.pragma("journal_mode = WAL");
-        db.close();
-        const fd = fs.openSync(building, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
         try {
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
+          writeFlushed(building, image());
+        } catch (err) {
+          remove();
+          throw err;
         }
-        // The directory is not flushed: a rename lost in a crash leaves the whole .building
-        // file, which the next run discards and builds again. Nothing is served half-written.
         fs.renameSync(building, file);
       },
-      discard: () => {
-        db.close();
-        remove();
+      publishLater: async () => {
+        try {
+          await writeFlushedLater(building, image());
+        } catch (err) {
+          remove();
+          throw err;
+        }
+        fs.renameSync(building, file);
       },
+      discard: () => db.close(),
     },
   };
+}
+
+// A new file: never through a symlink, never over a file.
+const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
+/** Writes a new file and flushes it to disk. */
+function writeFlushed(file: string, bytes: Buffer): void {
+  const fd = fs.openSync(file, CREATE_NEW, 0o644);
+  try {
+    for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** writeFlushed on libuv's thread pool: the caller's thread goes on meanwhile. */
+async function writeFlushedLater(file: string, bytes: Buffer): Promise<void> {
+  const handle = await fs.promises.open(file, CREATE_NEW, 0o644);
+  try {
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function create(file: string, deepCheck: boolean): Database.Database {

@@ -3,30 +3,34 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 
-// Loaded on first use: a run that finds nothing new (the nightly no-change case) parses no
-// header at all. The address parser is loaded from mailparser's own module for it
-// (address-header.js, ~75 ms to load) rather than through mailparser's index (~150 ms, the
-// whole streaming parser); if a mailparser release moves that file, the index is used.
+// Loaded on first use, each on its own: a run that finds nothing new (the nightly no-change
+// case) parses no header at all, and most headers need neither. The address parser is loaded
+// from mailparser's own module (address-header.js) rather than through mailparser's index
+// (the whole streaming parser, twice the load time); if a mailparser release moves that file,
+// the index is used.
 const require = createRequire(import.meta.url);
-let decoders: { decodeWords: (s: string) => string; parseAddressHeader: (s: string) => unknown } | undefined;
-function lib() {
-  if (!decoders) {
+let decodeWords: ((s: string) => string) | undefined;
+let parseAddressHeader: ((s: string) => unknown) | undefined;
+
+function wordDecoder(): (s: string) => string {
+  if (!decodeWords) {
     const libmime = require("libmime") as { decodeWords: (s: string) => string };
-    decoders = { decodeWords: (s) => libmime.decodeWords(s), parseAddressHeader: addressParser() };
+    decodeWords = (s) => libmime.decodeWords(s);
   }
-  return decoders;
+  return decodeWords;
 }
 
 function addressParser(): (s: string) => unknown {
+  if (parseAddressHeader) return parseAddressHeader;
   type Module = { parseAddressHeader?: (s: string) => unknown };
   try {
     const main = require.resolve("mailparser");
     const direct = (require(path.join(path.dirname(main), "address-header.js")) as Module).parseAddressHeader;
-    if (typeof direct === "function") return direct;
+    if (typeof direct === "function") return (parseAddressHeader = direct);
   } catch {
     // fall through to the package's index
   }
-  return (require("mailparser") as Required<Module>).parseAddressHeader;
+  return (parseAddressHeader = (require("mailparser") as Required<Module>).parseAddressHeader);
 }
 
 /** The header fields the index keeps, decoded (RFC 2047 words, charsets, address lists). */
@@ -102,7 +106,7 @@ function decode(value: string | undefined): string {
   // Most values hold no encoded word: libmime would hand them back as they are.
   if (!value.includes("=?")) return value.replace(/\s+/g, " ").trim();
   try {
-    return lib().decodeWords(value).replace(/\s+/g, " ").trim();
+    return wordDecoder()(value).replace(/\s+/g, " ").trim();
   } catch {
     return value.trim();
   }
@@ -110,18 +114,26 @@ function decode(value: string | undefined): string {
 
 // The common shapes of an address header, in plain ASCII: "local@domain", "<local@domain>", "Display Name
 // <local@domain>" (a name of letters, digits, spaces, dots, hyphens and apostrophes),
-// "\"Quoted Name\" <local@domain>", and comma-separated lists of those (when no quote could
-// hide a comma). Anything else (comments, groups, escapes, encoded words, 8-bit, IDN) goes to
+// "\"Quoted Name\" <local@domain>", "local@domain (Comment Name)" (the old style bounces and
+// many MTAs still use; the parser makes the comment the display name), and comma-separated
+// lists of those (when no quote could hide a comma). Anything else (comments, groups, escapes, encoded words, 8-bit, IDN) goes to
 // mailparser's parser; test/index/headers.test.ts holds the two to the same output.
 const ADDR = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*";
 const BARE = new RegExp(`^\\s*(?:(${ADDR})|<(${ADDR})>)\\s*$`);
 const NAMED = new RegExp(`^\\s*([A-Za-z0-9][A-Za-z0-9 .'-]*?)\\s*<(${ADDR})>\\s*$`);
 const QUOTED = new RegExp(`^\\s*"([\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*)"\\s*<(${ADDR})>\\s*$`);
+// A display name made only of encoded words (quoted or not) before one <local@domain>: the
+// parser would decode the name with libmime and quote it; done here without the parser. The
+// words' text is kept to characters that cannot be address syntax.
+const WORD = "=\\?[A-Za-z0-9_-]+\\?[BbQq]\\?[A-Za-z0-9+/=_-]*\\?=";
+const ENCODED_NAME = new RegExp(`^\\s*("?)(${WORD}(?:[ \\t]+${WORD})*)\\1\\s*<(${ADDR})>\\s*$`);
+const COMMENTED = new RegExp(`^\\s*(${ADDR})\\s*\\(([A-Za-z0-9][A-Za-z0-9 .'-]*)\\)\\s*$`);
 
 function plainAddress(part: string): string | null {
   const bare = BARE.exec(part);
   if (bare) return bare[1] ?? bare[2];
-  const named = NAMED.exec(part) ?? QUOTED.exec(part);
+  const commented = COMMENTED.exec(part);
+  const named = NAMED.exec(part) ?? QUOTED.exec(part) ?? (commented ? [commented[0], commented[2], commented[1]] : null);
   if (!named || /\.\.|^\.|\.$/.test(named[1].trim())) return null;
   const name = named[1].replace(/\s+/g, " ").trim();
   return name === "" ? named[2] : `"${name}" <${named[2]}>`;
@@ -136,13 +148,22 @@ export function addressText(value: string | undefined): string {
     const plain = parts.map(plainAddress);
     if (plain.every((p) => p !== null)) return plain.join(", ");
   }
+  const encoded = flat.includes("xn--") || /[^\x20-\x7e\t]/.test(flat) ? null : ENCODED_NAME.exec(flat);
+  if (encoded) {
+    try {
+      const name = wordDecoder()(encoded[2]);
+      return decode(name === "" ? encoded[3] : `"${name.replace(/["\\]/g, "\\$&")}" <${encoded[3]}>`);
+    } catch {
+      // the parser's way with a word libmime cannot decode
+    }
+  }
   return addressTextByParser(value);
 }
 
 /** The same through mailparser's parseAddressHeader, for every shape. */
 export function addressTextByParser(value: string): string {
   try {
-    const list = lib().parseAddressHeader(value) as { text?: string };
+    const list = addressParser()(value) as { text?: string };
     return decode(list.text ?? value);
   } catch {
     return decode(value);

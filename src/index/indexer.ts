@@ -56,9 +56,47 @@ function flagLetters(info: string): string {
  * `full` re-reads every message, keeping UIDs.
  */
 export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): IndexSummary {
-  const opened = openIndex(maildir, { deepCheck: opts.full === true });
-  const synced = withIndex(opened, () => syncIndex(opened.db, maildir, { ...opts, setAside: opened.setAside }));
+  const opened = openMailboxIndex(maildir, opts);
+  return stamped(withIndex(opened, () => syncIndex(opened.db, maildir, { ...opts, setAside: opened.setAside })));
+}
+
+/**
+ * indexMaildir for a caller with more mailboxes to do: a new index is written out and flushed
+ * on the thread pool, so the caller's next mailbox can be worked on during that wait.
+ */
+export async function indexMaildirFlushedLater(maildir: string, opts: { full?: boolean } = {}): Promise<IndexSummary> {
+  const opened = openMailboxIndex(maildir, opts);
+  if (!opened.building) return stamped(withIndex(opened, () => syncIndex(opened.db, maildir, { ...opts, setAside: opened.setAside })));
+  let synced: SyncedIndex;
+  try {
+    synced = syncIndex(opened.db, maildir, { ...opts, setAside: opened.setAside });
+  } catch (err) {
+    opened.building.discard();
+    throw err;
+  }
+  await opened.building.publishLater();
   return stamped(synced);
+}
+
+function openMailboxIndex(maildir: string, opts: { full?: boolean }) {
+  return openIndex(maildir, { deepCheck: opts.full === true, buildInMemory: () => countMessages(maildir) <= memoryBuildLimit() });
+}
+
+/**
+ * The largest mailbox (in messages) whose new index is built in memory: ~0.5 KB a message,
+ * so at most ~25 MB, held twice while it is written out. MAILSTORE_INDEX_MEMORY_MAX_MESSAGES
+ * overrides it (tests use 0 to build on disk).
+ */
+function memoryBuildLimit(): number {
+  const given = Number(process.env.MAILSTORE_INDEX_MEMORY_MAX_MESSAGES);
+  return Number.isFinite(given) && process.env.MAILSTORE_INDEX_MEMORY_MAX_MESSAGES !== "" && given >= 0 ? given : 50_000;
+}
+
+/** Entries in the cur/ and new/ of every folder: a listing, no stat. */
+function countMessages(maildir: string): number {
+  let total = 0;
+  for (const folder of listFolders(maildir)) for (const sub of ["cur", "new"]) total += fs.readdirSync(path.join(folder.dir, sub)).length;
+  return total;
 }
 
 /** The summary with its stamp, taken once the index is closed (the stamp holds the file's stat). */
@@ -180,25 +218,29 @@ function createFolder(db: Database.Database, name: string): FolderRow {
 function syncFolder(db: Database.Database, folderId: number, dir: string, full: boolean, summary: IndexSummary): void {
   const disk = messageFiles(dir);
   const rows = db.prepare("SELECT uid, base, subdir, info FROM messages WHERE folder_id = ?").all(folderId) as Array<{ uid: number; base: string; subdir: string; info: string }>;
-  const remove = db.prepare("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
-  const rename = db.prepare("UPDATE messages SET subdir = ?, info = ?, flags = ? WHERE folder_id = ? AND uid = ?");
-  const insert = db.prepare(INSERT_MESSAGE);
-  const advance = db.prepare("UPDATE folders SET uid_next = ? WHERE id = ?");
-  const refresh = db.prepare(`UPDATE messages SET subdir = @subdir, info = @info, flags = @flags, size = @size, received = @received, date = @date, from_addr = @from, to_addr = @to, cc_addr = @cc,
+  // Prepared when first needed: a statement costs a schema lookup, and a first index of a
+  // small mailbox (or a night with one new message) needs few of them.
+  const statement = (sql: string) => {
+    let prepared: Database.Statement | undefined;
+    return () => (prepared ??= db.prepare(sql));
+  };
+  const remove = statement("DELETE FROM messages WHERE folder_id = ? AND uid = ?");
+  const rename = statement("UPDATE messages SET subdir = ?, info = ?, flags = ? WHERE folder_id = ? AND uid = ?");
+  const refresh = statement(`UPDATE messages SET subdir = @subdir, info = @info, flags = @flags, size = @size, received = @received, date = @date, from_addr = @from, to_addr = @to, cc_addr = @cc,
     subject = @subject, message_id = @messageId, in_reply_to = @inReplyTo, refs = @references, has_attachments = @hasAttachments, broken = @broken WHERE folder_id = @folder AND uid = @uid`);
 
   const work: Array<() => void> = [];
   for (const row of rows) {
     const entry = disk.get(row.base);
     if (!entry) {
-      work.push(() => remove.run(folderId, row.uid));
+      work.push(() => remove().run(folderId, row.uid));
       summary.removed++;
     } else {
       disk.delete(row.base);
       if (full) {
-        work.push(() => refresh.run({ ...readMessage(dir, entry, summary), folder: folderId, uid: row.uid }));
+        work.push(() => refresh().run({ ...readMessage(dir, entry, summary), folder: folderId, uid: row.uid }));
       } else if (entry.subdir !== row.subdir || entry.info !== row.info) {
-        work.push(() => rename.run(entry.subdir, entry.info, flagLetters(entry.info), folderId, row.uid));
+        work.push(() => rename().run(entry.subdir, entry.info, flagLetters(entry.info), folderId, row.uid));
         summary.renamed++;
       }
     }
@@ -209,7 +251,9 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
   // Batched transactions: a kill -9 leaves a consistent index that the next run completes.
   // uid_next moves with each batch of inserts, in the same transaction.
   for (let i = 0; i < work.length; i += BATCH) db.transaction(() => work.slice(i, i + BATCH).forEach((w) => w()))();
-  for (let i = 0; i < fresh.length; i += BATCH) {
+  const insert = fresh.length > 0 ? db.prepare(INSERT_MESSAGE) : undefined;
+  const advance = fresh.length > 0 ? db.prepare("UPDATE folders SET uid_next = ? WHERE id = ?") : undefined;
+  for (let i = 0; insert && advance && i < fresh.length; i += BATCH) {
     const batch = fresh.slice(i, i + BATCH);
     db.transaction(() => {
       batch.forEach((entry, j) => {
@@ -291,14 +335,10 @@ function readMessage(dir: string, entry: MessageFile, summary: IndexSummary, giv
 
 /** The folder's stat row, recomputed from its message rows so the two never disagree. */
 function updateStats(db: Database.Database, folderId: number): void {
-  db.prepare(`UPDATE folders SET
-      messages = (SELECT COUNT(*) FROM messages WHERE folder_id = @id),
-      bytes = (SELECT COALESCE(SUM(size), 0) FROM messages WHERE folder_id = @id),
-      unseen = (SELECT COUNT(*) FROM messages WHERE folder_id = @id AND instr(flags, 'S') = 0),
-      flagged = (SELECT COUNT(*) FROM messages WHERE folder_id = @id AND instr(flags, 'F') > 0),
-      deleted = (SELECT COUNT(*) FROM messages WHERE folder_id = @id AND instr(flags, 'T') > 0),
-      recent = (SELECT COUNT(*) FROM messages WHERE folder_id = @id AND subdir = 'new'),
-      oldest = (SELECT MIN(received) FROM messages WHERE folder_id = @id),
-      newest = (SELECT MAX(received) FROM messages WHERE folder_id = @id)
+  // One pass over the folder's rows (SUM of a comparison counts the rows where it holds).
+  db.prepare(`UPDATE folders SET (messages, bytes, unseen, flagged, deleted, recent, oldest, newest) = (
+      SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(instr(flags, 'S') = 0), 0), COALESCE(SUM(instr(flags, 'F') > 0), 0),
+        COALESCE(SUM(instr(flags, 'T') > 0), 0), COALESCE(SUM(subdir = 'new'), 0), MIN(received), MAX(received)
+      FROM messages WHERE folder_id = @id)
     WHERE id = @id`).run({ id: folderId });
 }

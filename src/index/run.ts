@@ -4,7 +4,7 @@ import { unlock as fcntlUnlock } from "os-lock";
 import { userMaildir } from "../maildir/layout.js";
 import type { MigrateOptions } from "../migrate/mailbox.js";
 import { fcntlLockBy } from "../util/fcntl-lock.js";
-import { type IndexSummary, indexMaildir } from "./indexer.js";
+import { type IndexSummary, indexMaildirFlushedLater } from "./indexer.js";
 
 export interface IndexResult extends Partial<IndexSummary> {
   user: string;
@@ -23,11 +23,11 @@ export const INDEX_LOCK = "mailstore-index.lock";
  * the lock if the holder dies. Returns null if the lock stayed taken for `waitMs`. With
  * create false, a Maildir without the lock file (never indexed) runs `work` without it.
  */
-export async function withIndexLock<T>(maildir: string, waitMs: number, work: () => T, opts: { create?: boolean } = {}): Promise<T | null> {
+export async function withIndexLock<T>(maildir: string, waitMs: number, work: () => T | Promise<T>, opts: { create?: boolean } = {}): Promise<T | null> {
   const lock = await lockIndex(maildir, waitMs, opts);
   if (!lock) return null;
   try {
-    return work();
+    return await work();
   } finally {
     await lock.release();
   }
@@ -72,7 +72,7 @@ export async function indexUser(user: string, opts: Pick<MigrateOptions, "root" 
   const maildir = userMaildir(opts.root, user, opts.fanout);
   const seconds = () => (Date.now() - started) / 1000;
   try {
-    const summary = await withIndexLock(maildir, opts.lockWaitMs ?? 10_000, () => indexMaildir(maildir, { full: opts.full }));
+    const summary = await withIndexLock(maildir, opts.lockWaitMs ?? 10_000, () => indexMaildirFlushedLater(maildir, { full: opts.full }));
     if (!summary) return { user, maildir, status: "skipped", error: `${maildir}: another mailstore index holds ${INDEX_LOCK}; skipped, the next run will index it`, seconds: seconds() };
     return { user, status: "indexed", ...summary, seconds: seconds() };
   } catch (err) {

@@ -13,11 +13,16 @@ export interface PoolOptions<T, R> {
   keyOf: (task: T) => string;
   /** The result for a task whose worker died. */
   crashed: (task: T, error: Error) => R;
+  /**
+   * Tasks a worker holds at once (default 1). Above 1, a worker that waits on I/O at the end
+   * of a task (an index being flushed) works on its next task meanwhile.
+   */
+  depth?: number;
 }
 
 /**
  * Runs each task on one of `jobs` worker threads, in order, except that a task waits while
- * another with its key runs. A worker that dies takes only its own task down: that task is
+ * another with its key runs. A worker that dies takes only its own tasks down: they are
  * reported through `crashed` and a fresh worker carries on.
  */
 export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptions<T, R>, events: PoolEvents<R>): Promise<R[]> {
@@ -47,37 +52,43 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
     }
   };
 
+  type Outcome = { ok: true; result: R } | { ok: false; error: Error };
   const lane = async () => {
     let worker: Worker | null = null;
-    for (let index = await next(); index >= 0; index = await next()) {
-      if (!worker) {
-        worker = new Worker(workerFile, { workerData: opts.shared });
-        // Between tasks nobody listens; an unheard "error" event would throw here.
-        worker.on("error", () => undefined);
-      }
-      const current = worker;
-      const outcome = await new Promise<{ ok: true; result: R } | { ok: false; error: Error }>((resolve) => {
-        const onMessage = (msg: { type: "progress" | "result"; index: number; bytes?: number; messages?: number; result?: R }) => {
-          if (msg.type === "progress") events.progress?.(msg.index, msg.bytes ?? 0, msg.messages ?? 0);
-          else done({ ok: true, result: msg.result as R });
-        };
-        const onError = (error: Error) => done({ ok: false, error });
-        const onExit = (code: number) => done({ ok: false, error: new Error(`worker exited with code ${code}`) });
-        const done = (o: { ok: true; result: R } | { ok: false; error: Error }) => {
-          current.off("message", onMessage).off("error", onError).off("exit", onExit);
-          resolve(o);
-        };
-        current.on("message", onMessage).on("error", onError).on("exit", onExit);
-        current.postMessage({ index, task: tasks[index] });
+    const held = new Map<number, (o: Outcome) => void>();
+    const start = (): Worker => {
+      const w = new Worker(workerFile, { workerData: opts.shared });
+      w.on("message", (msg: { type: "progress" | "result"; index: number; bytes?: number; messages?: number; result?: R }) => {
+        if (msg.type === "progress") events.progress?.(msg.index, msg.bytes ?? 0, msg.messages ?? 0);
+        else {
+          held.get(msg.index)?.({ ok: true, result: msg.result as R });
+          held.delete(msg.index);
+        }
       });
-      if (outcome.ok) finished(index, outcome.result);
-      else {
-        finished(index, opts.crashed(tasks[index], outcome.error));
-        void current.terminate();
-        worker = null;
-      }
-    }
-    if (worker) await worker.terminate();
+      // A dead worker takes down the tasks it holds, and only those; the next gets a fresh one.
+      const down = (error: Error) => {
+        if (worker === w) worker = null;
+        for (const settle of held.values()) settle({ ok: false, error });
+        held.clear();
+        void w.terminate();
+      };
+      w.on("error", down);
+      w.on("exit", (code) => down(new Error(`worker exited with code ${code}`)));
+      return w;
+    };
+    const run = async (index: number) => {
+      const w = (worker ??= start());
+      const outcome = await new Promise<Outcome>((resolve) => {
+        held.set(index, resolve);
+        w.postMessage({ index, task: tasks[index] });
+      });
+      finished(index, outcome.ok ? outcome.result : opts.crashed(tasks[index], outcome.error));
+    };
+    const slot = async () => {
+      for (let index = await next(); index >= 0; index = await next()) await run(index);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, opts.depth ?? 1) }, slot));
+    if (worker) await (worker as Worker).terminate();
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tasks.length)) }, lane));
   return results;

@@ -2,11 +2,13 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import Database from "better-sqlite3";
 import { INDEX_FILE } from "../../src/index/db.js";
 import { indexMaildir } from "../../src/index/indexer.js";
 import { listMessages, mailboxStat } from "../../src/index/query.js";
 import { userMaildir } from "../../src/maildir/layout.js";
 import { migrateMailbox, type MigrateOptions } from "../../src/migrate/mailbox.js";
+import { dumpIndex } from "../helpers/index-dump.js";
 import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
 
 const opts = (root: string): MigrateOptions => ({ root, fanout: [2, 2], format: "auto", sync: "none", dryRun: false, followSymlinks: false, lockTimeoutMs: 2000, index: false });
@@ -38,6 +40,29 @@ test("a full index agrees with the files on disk: counts, sizes, flags, decoded 
   const list = listMessages(maildir);
   assert.deepEqual(list.map((m) => m.uid), Array.from({ length: 20 }, (_, i) => i + 1), "UIDs follow delivery order");
   assert.ok(list.every((m) => m.subject.length > 0 && !m.subject.includes("=?")), "subjects decoded");
+});
+
+test("a first index built in memory is the one built on disk: same rows, WAL mode, nothing left aside", async () => {
+  const maildir = await mailbox(40, Array.from({ length: 40 }, (_, i) => (i % 3 ? "Status: RO\n" : "")));
+  const onDisk = `${maildir}-copy`;
+  fs.cpSync(maildir, onDisk, { recursive: true, preserveTimestamps: true });
+  indexMaildir(maildir);
+  process.env.MAILSTORE_INDEX_MEMORY_MAX_MESSAGES = "0";
+  try {
+    indexMaildir(onDisk);
+  } finally {
+    delete process.env.MAILSTORE_INDEX_MEMORY_MAX_MESSAGES;
+  }
+  assert.deepEqual(dumpIndex(maildir), dumpIndex(onDisk));
+  const db = new Database(path.join(maildir, INDEX_FILE));
+  try {
+    assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
+    assert.equal(db.pragma("quick_check", { simple: true }), "ok");
+  } finally {
+    db.close();
+  }
+  assert.deepEqual(fs.readdirSync(maildir).filter((n) => n.startsWith(INDEX_FILE)), [INDEX_FILE]);
+  assert.equal(fs.statSync(path.join(maildir, INDEX_FILE)).mode & 0o777, 0o644 & ~process.umask());
 });
 
 test("renamed (flags), expunged, delivered: UIDs kept, never reused; a renamed file is not reread", async () => {

@@ -48,3 +48,28 @@ test("tasks of one user never overlap, others run in parallel, and a crash fails
   assert.ok(!results[4].crashed, "the task after a crash still ran");
   assert.equal(progressed, 40);
 });
+
+test("with depth 2 a worker holds two tasks at once (never two of one user); a crash fails the tasks it held", async () => {
+  const file = path.join(tempDir(), "worker.mjs");
+  fs.writeFileSync(file, WORKER);
+  const tasks: Task[] = [
+    { name: "a1", user: "alice", ms: 600 },
+    { name: "a2", user: "alice", ms: 600 },
+    { name: "b1", user: "bob", ms: 600 },
+    { name: "slow", user: "erin", ms: 5000 },
+    { name: "x", user: "carol", ms: 0, crash: true },
+    { name: "c1", user: "dave", ms: 50 },
+  ];
+  const results = await runPool<Task, Result>(
+    pathToFileURL(file),
+    tasks,
+    { jobs: 1, depth: 2, shared: null, keyOf: (t) => t.user, crashed: (t, e) => ({ name: t.name, start: 0, end: 0, crashed: e.message }) },
+    { result: () => undefined },
+  );
+  const [a1, a2, b1, slow, x, c1] = results;
+  assert.ok(b1.start < a1.end, "one worker ran alice and bob at once");
+  assert.ok(a2.start >= a1.end, "alice's tasks ran one after the other");
+  assert.match(x.crashed ?? "", /exited with code 3/);
+  assert.match(slow.crashed ?? "", /exited with code 3/, "the task held beside the crash went down with it");
+  assert.ok(!c1.crashed, "a fresh worker ran the task after the crash");
+});
