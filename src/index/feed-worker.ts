@@ -1,6 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import { type OpenedIndex, openIndex } from "./db.js";
-import { type FedMessage, appendMessages, stamped, syncIndex, withIndex } from "./indexer.js";
+import { type FedMessage, messageAppender, stamped, syncIndex, withIndex } from "./indexer.js";
 import type { IndexSummary } from "./indexer.js";
 
 /**
@@ -13,7 +13,7 @@ if (!port) throw new Error("feed-worker.ts runs only as a worker thread");
 
 type Message = { id: number } & ({ type: "open"; maildir: string; folderDir: string } | { type: "rows"; rows: FedMessage[] } | { type: "finish" } | { type: "abort" });
 
-let session: { maildir: string; folderDir: string; opened: OpenedIndex; first: IndexSummary } | null = null;
+let session: { maildir: string; opened: OpenedIndex; first: IndexSummary; append: (rows: FedMessage[]) => number } | null = null;
 /** A session that failed: its later messages are answered, not worked on. */
 let failed = false;
 /** Replies carry the session's id, so a late reply is never taken for the next session's. */
@@ -44,8 +44,9 @@ port.on("message", (msg: Message) => {
     failed = false;
     try {
       const opened = openIndex(msg.maildir);
-      session = { maildir: msg.maildir, folderDir: msg.folderDir, opened, first: emptyFirst() };
+      session = { maildir: msg.maildir, opened, first: emptyFirst(), append: () => 0 };
       session.first = syncIndex(opened.db, msg.maildir, { setAside: opened.setAside }).summary;
+      session.append = messageAppender(opened.db, msg.maildir, msg.folderDir);
     } catch (err) {
       fail(err);
     }
@@ -64,10 +65,10 @@ port.on("message", (msg: Message) => {
     reply(msg.type === "rows" ? { type: "ack" } : { type: "failed", message: "the index feed failed earlier" });
     return;
   }
-  const { maildir, folderDir, opened, first } = session;
+  const { maildir, opened, first, append } = session;
   try {
     if (msg.type === "rows") {
-      appendMessages(opened.db, maildir, folderDir, msg.rows);
+      append(msg.rows);
       reply({ type: "ack" });
       return;
     }

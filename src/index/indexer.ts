@@ -173,27 +173,32 @@ export interface FedMessage {
  * from header blocks the caller already holds: the rows are those a scan would make (same
  * parse, the file's own stat), UIDs from uid_next. A name already indexed is left alone. The
  * folder's stored mtimes are not touched, so the next syncIndex lists the folder and settles
- * anything else that changed (and the folder's counts).
+ * anything else that changed (and the folder's counts). The folder is looked up and the
+ * statements prepared once: the returned function takes one batch at a time.
  */
-export function appendMessages(db: Database.Database, maildir: string, folderDir: string, messages: FedMessage[]): number {
+export function messageAppender(db: Database.Database, maildir: string, folderDir: string): (messages: FedMessage[]) => number {
   const folder = listFolders(maildir).find((f) => f.dir === folderDir);
   if (!folder) throw new Error(`${folderDir}: not a folder of ${maildir}`);
   const id = (db.prepare("SELECT id FROM folders WHERE name = ?").pluck().get(folder.name) as number | undefined) ?? createFolder(db, folder.name).id;
   const insert = db.prepare(`${INSERT_MESSAGE} ON CONFLICT (folder_id, base) DO NOTHING`);
+  const uidNext = db.prepare("SELECT uid_next FROM folders WHERE id = ?").pluck();
+  const advance = db.prepare("UPDATE folders SET uid_next = ? WHERE id = ?");
   const summary = emptySummary(maildir);
-  let added = 0;
-  db.transaction(() => {
-    let uid = db.prepare("SELECT uid_next FROM folders WHERE id = ?").pluck().get(id) as number;
-    for (const m of messages) {
-      const row = readMessage(folderDir, messageFileOf(m.name, m.subdir), summary, Buffer.from(m.header.buffer, m.header.byteOffset, m.header.byteLength));
-      if (insert.run(...rowValues(row, id, uid)).changes > 0) {
-        uid++;
-        added++;
+  return (messages) => {
+    let added = 0;
+    db.transaction(() => {
+      let uid = uidNext.get(id) as number;
+      for (const m of messages) {
+        const row = readMessage(folderDir, messageFileOf(m.name, m.subdir), summary, Buffer.from(m.header.buffer, m.header.byteOffset, m.header.byteLength));
+        if (insert.run(...rowValues(row, id, uid)).changes > 0) {
+          uid++;
+          added++;
+        }
       }
-    }
-    db.prepare("UPDATE folders SET uid_next = ? WHERE id = ?").run(uid, id);
-  })();
-  return added;
+      advance.run(uid, id);
+    })();
+    return added;
+  };
 }
 
 function emptySummary(maildir: string): IndexSummary {
