@@ -164,8 +164,12 @@ function buildInMemory(file: string, building: string, setAside: string | null, 
   const db = new Database(emptyImage);
   db.pragma("foreign_keys = ON");
   const image = () => {
-    const bytes = db.serialize();
-    db.close();
+    let bytes: Buffer;
+    try {
+      bytes = db.serialize();
+    } finally {
+      db.close();
+    }
     // Header bytes 18 and 19 (file format write and read versions) are 2 in a WAL database
     // (https://sqlite.org/fileformat2.html#file_format_version_numbers): what PRAGMA
     // journal_mode = WAL would persist, which a database in memory cannot be put in.

@@ -53,34 +53,37 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
   };
 
   type Outcome = { ok: true; result: R } | { ok: false; error: Error };
+  /** A worker thread and the tasks it holds (each settled once, by its result or its death). */
+  type Held = { worker: Worker; tasks: Map<number, (o: Outcome) => void> };
   const lane = async () => {
-    let worker: Worker | null = null;
-    const held = new Map<number, (o: Outcome) => void>();
-    const start = (): Worker => {
+    let current: Held | null = null;
+    const start = (): Held => {
       const w = new Worker(workerFile, { workerData: opts.shared });
+      const held: Held = { worker: w, tasks: new Map() };
       w.on("message", (msg: { type: "progress" | "result"; index: number; bytes?: number; messages?: number; result?: R }) => {
         if (msg.type === "progress") events.progress?.(msg.index, msg.bytes ?? 0, msg.messages ?? 0);
         else {
-          held.get(msg.index)?.({ ok: true, result: msg.result as R });
-          held.delete(msg.index);
+          held.tasks.get(msg.index)?.({ ok: true, result: msg.result as R });
+          held.tasks.delete(msg.index);
         }
       });
-      // A dead worker takes down the tasks it holds, and only those; the next gets a fresh one.
+      // A dead worker takes down the tasks it holds, and only those (its "error" and "exit"
+      // both land here); the lane's next task gets a fresh worker.
       const down = (error: Error) => {
-        if (worker === w) worker = null;
-        for (const settle of held.values()) settle({ ok: false, error });
-        held.clear();
+        if (current === held) current = null;
+        for (const settle of held.tasks.values()) settle({ ok: false, error });
+        held.tasks.clear();
         void w.terminate();
       };
       w.on("error", down);
       w.on("exit", (code) => down(new Error(`worker exited with code ${code}`)));
-      return w;
+      return held;
     };
     const run = async (index: number) => {
-      const w = (worker ??= start());
+      const held = (current ??= start());
       const outcome = await new Promise<Outcome>((resolve) => {
-        held.set(index, resolve);
-        w.postMessage({ index, task: tasks[index] });
+        held.tasks.set(index, resolve);
+        held.worker.postMessage({ index, task: tasks[index] });
       });
       finished(index, outcome.ok ? outcome.result : opts.crashed(tasks[index], outcome.error));
     };
@@ -88,7 +91,8 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
       for (let index = await next(); index >= 0; index = await next()) await run(index);
     };
     await Promise.all(Array.from({ length: Math.max(1, opts.depth ?? 1) }, slot));
-    if (worker) await (worker as Worker).terminate();
+    const last = current as Held | null;
+    if (last) await last.worker.terminate();
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tasks.length)) }, lane));
   return results;

@@ -12,6 +12,7 @@ const WORKER = `
 import { parentPort } from "node:worker_threads";
 parentPort.on("message", async ({ index, task }) => {
   if (task.crash) process.exit(3);
+  if (task.throws) throw new Error("boom");
   const start = Date.now();
   await new Promise((r) => setTimeout(r, task.ms));
   parentPort.postMessage({ type: "progress", index, bytes: 10, messages: 1 });
@@ -19,7 +20,7 @@ parentPort.on("message", async ({ index, task }) => {
 });
 `;
 
-interface Task { name: string; user: string; ms: number; crash?: boolean }
+interface Task { name: string; user: string; ms: number; crash?: boolean; throws?: boolean }
 interface Result { name: string; start: number; end: number; crashed?: string }
 
 test("tasks of one user never overlap, others run in parallel, and a crash fails only its task", async () => {
@@ -72,4 +73,19 @@ test("with depth 2 a worker holds two tasks at once (never two of one user); a c
   assert.match(x.crashed ?? "", /exited with code 3/);
   assert.match(slow.crashed ?? "", /exited with code 3/, "the task held beside the crash went down with it");
   assert.ok(!c1.crashed, "a fresh worker ran the task after the crash");
+
+  // A throw ends a worker with an "error" and then an "exit": the late "exit" must not fail
+  // the tasks the next worker holds by then.
+  const thrown = await runPool<Task, Result>(
+    pathToFileURL(file),
+    [
+      { name: "t", user: "frank", ms: 0, throws: true },
+      { name: "e1", user: "gina", ms: 300 },
+      { name: "d1", user: "hal", ms: 300 },
+      { name: "d2", user: "ivy", ms: 300 },
+    ],
+    { jobs: 1, depth: 2, shared: null, keyOf: (t) => t.user, crashed: (t, e) => ({ name: t.name, start: 0, end: 0, crashed: e.message }) },
+    { result: () => undefined },
+  );
+  assert.deepEqual(thrown.map((r) => [r.name, r.crashed ?? "ran"]), [["t", "boom"], ["e1", "boom"], ["d1", "ran"], ["d2", "ran"]]);
 });
