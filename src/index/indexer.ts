@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { type MessageFile, messageFileOf, messageFiles } from "../maildir/scan.js";
+import { envNumber } from "../util/env.js";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders } from "./folders.js";
 import { type IndexedHeaders, parseHeaders, readHeaderBlock } from "./headers.js";
@@ -66,16 +67,7 @@ export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): In
  */
 export async function indexMaildirFlushedLater(maildir: string, opts: { full?: boolean } = {}): Promise<IndexSummary> {
   const opened = openMailboxIndex(maildir, opts);
-  if (!opened.building) return stamped(withIndex(opened, () => syncIndex(opened.db, maildir, { ...opts, setAside: opened.setAside })));
-  let synced: SyncedIndex;
-  try {
-    synced = syncIndex(opened.db, maildir, { ...opts, setAside: opened.setAside });
-  } catch (err) {
-    opened.building.discard();
-    throw err;
-  }
-  await opened.building.publishLater();
-  return stamped(synced);
+  return stamped(await withIndexFlushedLater(opened, () => syncIndex(opened.db, maildir, { ...opts, setAside: opened.setAside })));
 }
 
 function openMailboxIndex(maildir: string, opts: { full?: boolean }) {
@@ -88,8 +80,7 @@ function openMailboxIndex(maildir: string, opts: { full?: boolean }) {
  * overrides it (tests use 0 to build on disk).
  */
 function memoryBuildLimit(): number {
-  const given = Number(process.env.MAILSTORE_INDEX_MEMORY_MAX_MESSAGES);
-  return Number.isFinite(given) && process.env.MAILSTORE_INDEX_MEMORY_MAX_MESSAGES !== "" && given >= 0 ? given : 50_000;
+  return envNumber("MAILSTORE_INDEX_MEMORY_MAX_MESSAGES", 50_000);
 }
 
 /** Entries in the cur/ and new/ of every folder: a listing, no stat. */
@@ -122,6 +113,20 @@ export function withIndex<T>(opened: OpenedIndex, work: () => T): T {
     else if (complete) opened.building.publish();
     else opened.building.discard();
   }
+}
+
+/** withIndex, with a new index written out and flushed off this thread (publishLater). */
+export async function withIndexFlushedLater<T>(opened: OpenedIndex, work: () => T): Promise<T> {
+  if (!opened.building) return withIndex(opened, work);
+  let result: T;
+  try {
+    result = work();
+  } catch (err) {
+    opened.building.discard();
+    throw err;
+  }
+  await opened.building.publishLater();
+  return result;
 }
 
 /** indexMaildir's work on an index already open; stamped() once it is closed. */

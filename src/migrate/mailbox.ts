@@ -11,6 +11,7 @@ import { baseOf, finalName, NameGenerator } from "../maildir/names.js";
 import { messageFiles } from "../maildir/scan.js";
 import { lockSource } from "../mbox/lock.js";
 import { type MboxFormat, MboxReader } from "../mbox/reader.js";
+import { envNumber } from "../util/env.js";
 import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
@@ -73,8 +74,7 @@ export type ProgressFn = (bytesRead: number, messages: number) => void;
  * MAILSTORE_INDEX_FEED_MIN_BYTES overrides it.
  */
 function feedMinBytes(): number {
-  const set = Number(process.env.MAILSTORE_INDEX_FEED_MIN_BYTES);
-  return Number.isFinite(set) && process.env.MAILSTORE_INDEX_FEED_MIN_BYTES !== "" && set >= 0 ? set : 32 * 1024 * 1024;
+  return envNumber("MAILSTORE_INDEX_FEED_MIN_BYTES", 32 * 1024 * 1024);
 }
 
 /** Messages up to this size are written whole on the thread pool. */
