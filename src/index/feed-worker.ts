@@ -2,6 +2,7 @@ import { parentPort } from "node:worker_threads";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { type FedMessage, messageAppender, stamped, syncIndex, withIndex } from "./indexer.js";
 import type { IndexSummary } from "./indexer.js";
+import { type PackedRows, unpackRows } from "./feed.js";
 
 /**
  * The index feed's thread (see feed.ts), one per migrating thread, serving one mailbox at a
@@ -11,7 +12,7 @@ import type { IndexSummary } from "./indexer.js";
 const port = parentPort;
 if (!port) throw new Error("feed-worker.ts runs only as a worker thread");
 
-type Message = { id: number } & ({ type: "open"; maildir: string; folderDir: string } | { type: "rows"; rows: FedMessage[] } | { type: "finish" } | { type: "abort" });
+type Message = { id: number } & ({ type: "open"; maildir: string; folderDir: string } | { type: "rows"; rows: PackedRows } | { type: "finish" } | { type: "abort" });
 
 let session: { maildir: string; opened: OpenedIndex; first: IndexSummary; append: (rows: FedMessage[]) => number } | null = null;
 /** A session that failed: its later messages are answered, not worked on. */
@@ -68,7 +69,7 @@ port.on("message", (msg: Message) => {
   const { maildir, opened, first, append } = session;
   try {
     if (msg.type === "rows") {
-      append(msg.rows);
+      append(unpackRows(msg.rows));
       reply({ type: "ack" });
       return;
     }

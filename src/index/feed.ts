@@ -3,6 +3,45 @@ import type { FedMessage, IndexSummary } from "./indexer.js";
 
 const AHEAD = 3;
 
+/**
+ * A batch of fed messages as it crosses to the feed thread: the header blocks back to back in
+ * one buffer, which is moved rather than copied, and the rest in one string and one array,
+ * instead of a thousand small objects to clone.
+ */
+export interface PackedRows {
+  /** File names, "/"-separated (a Maildir name never holds one). */
+  names: string;
+  /** Per message: 1 if in cur/ (else new/), size, received, where its header block ends. */
+  numbers: Float64Array<ArrayBuffer>;
+  headers: Uint8Array<ArrayBuffer>;
+}
+
+export function packRows(rows: FedMessage[]): PackedRows {
+  let total = 0;
+  for (const row of rows) total += row.header.byteLength;
+  // Its own ArrayBuffer (not a slice of Buffer's shared pool): it is transferred.
+  const headers = new Uint8Array(total);
+  const numbers = new Float64Array(rows.length * 4);
+  let at = 0;
+  rows.forEach((row, i) => {
+    headers.set(row.header, at);
+    at += row.header.byteLength;
+    numbers.set([row.subdir === "cur" ? 1 : 0, row.size, row.received, at], i * 4);
+  });
+  return { names: rows.map((row) => row.name).join("/"), numbers, headers };
+}
+
+export function unpackRows(packed: PackedRows): FedMessage[] {
+  const { numbers, headers } = packed;
+  let start = 0;
+  return packed.names.split("/").map((name, i) => {
+    const end = numbers[i * 4 + 3];
+    const row: FedMessage = { name, subdir: numbers[i * 4] === 1 ? "cur" : "new", size: numbers[i * 4 + 1], received: numbers[i * 4 + 2], header: headers.subarray(start, end) };
+    start = end;
+    return row;
+  });
+}
+
 type Reply = { id?: number } & ({ type: "ack" } | { type: "done"; summary: IndexSummary } | { type: "failed"; message: string } | { type: "aborted" });
 
 let sessions = 0;
@@ -69,7 +108,8 @@ export class IndexFeed {
   /** Hands over a published batch; waits while the worker is more than a few batches behind. */
   async add(rows: FedMessage[]): Promise<void> {
     if (this.failure || rows.length === 0) return;
-    this.post({ type: "rows", rows });
+    const packed = packRows(rows);
+    this.post({ type: "rows", rows: packed }, [packed.headers.buffer, packed.numbers.buffer]);
     this.sent++;
     while (!this.failure && this.sent - this.acked > AHEAD) await new Promise<void>((resolve) => (this.waiting = resolve));
   }
@@ -86,8 +126,8 @@ export class IndexFeed {
     await this.ask("abort");
   }
 
-  private post(msg: object): void {
-    this.thread.worker.postMessage({ id: this.id, ...msg });
+  private post(msg: object, transfer: ArrayBuffer[] = []): void {
+    this.thread.worker.postMessage({ id: this.id, ...msg }, transfer);
   }
 
   /** Sends finish or abort and waits for its answer; the thread is idle afterwards. */

@@ -12,11 +12,33 @@ const require = createRequire(import.meta.url);
 let decodeWords: ((s: string) => string) | undefined;
 let parseAddressHeader: ((s: string) => unknown) | undefined;
 
+type Libmime = { decodeWords(s: string): string; decodeWord(charset: string, encoding: string, text: string): string; normalizeCharset(charset: string): string };
+
+/** Charsets (as libmime names them) that read bytes 0x00-0x7f as ASCII. */
+const ASCII_SUPERSET = /^(?:windows-125[0-8]|iso-8859-\d{1,2})$/i;
+
+/**
+ * libmime's decodeWords (its rules for joining adjacent words) with one word decoded faster
+ * when the result cannot differ. Most words in single-byte charsets (us-ascii, iso-8859-*,
+ * windows-125x, which libmime decodes through iconv-lite, ~5 us a word) carry only ASCII:
+ * such a word is decoded as UTF-8 (libmime's own path without iconv), and that text is kept
+ * when it is all ASCII, which it is only when every byte was. Other words go to libmime whole.
+ */
+export function fastWordDecoder(libmime: Libmime): (s: string) => string {
+  const fast = Object.create(libmime) as Libmime;
+  fast.decodeWord = (charset, encoding, text) => {
+    const star = charset.indexOf("*");
+    if (ASCII_SUPERSET.test(libmime.normalizeCharset(star >= 0 ? charset.slice(0, star) : charset))) {
+      const ascii = libmime.decodeWord("utf-8", encoding, text);
+      if (!/[^\x00-\x7f]/.test(ascii)) return ascii;
+    }
+    return libmime.decodeWord(charset, encoding, text);
+  };
+  return (s) => fast.decodeWords(s);
+}
+
 function wordDecoder(): (s: string) => string {
-  if (!decodeWords) {
-    const libmime = require("libmime") as { decodeWords: (s: string) => string };
-    decodeWords = (s) => libmime.decodeWords(s);
-  }
+  decodeWords ??= fastWordDecoder(require("libmime") as Libmime);
   return decodeWords;
 }
 
@@ -53,10 +75,16 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 const scratch = Buffer.allocUnsafe(HEADER_READ);
 
+const LF_LF = Buffer.from("\n\n");
+const CRLF_CRLF = Buffer.from("\r\n\r\n");
+
 /** Where the header block of `view` ends (just past its blank line), or -1 if it has none yet. */
 function headerEnd(view: Buffer): number {
-  const lf = view.indexOf("\n\n");
-  const crlf = view.indexOf("\r\n\r\n");
+  // Buffer needles: a string needle is converted on every call (~2 us each, per message).
+  const lf = view.indexOf(LF_LF);
+  // The CRLF form is looked for only before the LF one: in an LF message it would be searched
+  // for through the whole view (the body, up to 64 KB a message).
+  const crlf = (lf >= 0 ? view.subarray(0, lf + 3) : view).indexOf(CRLF_CRLF);
   return lf >= 0 && (crlf < 0 || lf < crlf) ? lf + 1 : crlf >= 0 ? crlf + 2 : -1;
 }
 

@@ -167,16 +167,21 @@ export function syncIndex(db: Database.Database, maildir: string, opts: { full?:
 }
 
 /** A message file just delivered, with its header block (so the file need not be read again). */
+/** A message just delivered, as its writer knows it: no need to stat or read the file. */
 export interface FedMessage {
   name: string;
   subdir: "new" | "cur";
+  /** Its bytes, and its mtime in ms (as set on the file: whole seconds, so exactly what a stat gives). */
+  size: number;
+  received: number;
   header: Uint8Array;
 }
 
 /**
  * Adds rows for messages just delivered into the folder at `folderDir`, in delivery order,
- * from header blocks the caller already holds: the rows are those a scan would make (same
- * parse, the file's own stat), UIDs from uid_next. A name already indexed is left alone. The
+ * from what the caller already holds: the rows are those a scan would make (same parse, the
+ * size and mtime the caller gave the file), UIDs from uid_next. A name already indexed is
+ * left alone; a file gone or renamed since is settled by the next syncIndex. The
  * folder's stored mtimes are not touched, so the next syncIndex lists the folder and settles
  * anything else that changed (and the folder's counts). The folder is looked up and the
  * statements prepared once: the returned function takes one batch at a time.
@@ -194,7 +199,8 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
     db.transaction(() => {
       let uid = uidNext.get(id) as number;
       for (const m of messages) {
-        const row = readMessage(folderDir, messageFileOf(m.name, m.subdir), summary, Buffer.from(m.header.buffer, m.header.byteOffset, m.header.byteLength));
+        const block = Buffer.from(m.header.buffer, m.header.byteOffset, m.header.byteLength);
+        const row = readMessage(folderDir, messageFileOf(m.name, m.subdir), summary, { block, size: m.size, received: m.received });
         if (insert.run(...rowValues(row, id, uid)).changes > 0) {
           uid++;
           added++;
@@ -286,11 +292,10 @@ function rowValues(r: MessageRow, folderId: number, uid: number): unknown[] {
 }
 
 /**
- * A message's row. Its header block is read from the file, or given by a caller that holds
- * it (then only the file's stat is taken: the received time is the mtime as the disk has it).
+ * A message's row. Its header block, size and mtime are read from the file, or given by the
+ * caller that just wrote it.
  */
-function readMessage(dir: string, entry: MessageFile, summary: IndexSummary, givenBlock?: Buffer) {
-  const file = path.join(dir, entry.subdir, entry.name);
+function readMessage(dir: string, entry: MessageFile, summary: IndexSummary, given?: { block: Buffer; size: number; received: number }) {
   const sized = /,S=(\d+)/.exec(entry.name);
   let headers: IndexedHeaders | null = null;
   let size = sized ? Number(sized[1]) : 0;
@@ -298,14 +303,12 @@ function readMessage(dir: string, entry: MessageFile, summary: IndexSummary, giv
   let broken = 0;
   try {
     let block: Buffer;
-    if (givenBlock) {
-      const st = fs.lstatSync(file);
-      if (!st.isFile()) throw new Error("not a file");
-      received = Math.floor(st.mtimeMs);
-      if (!sized) size = st.size;
-      block = givenBlock;
+    if (given) {
+      received = given.received;
+      if (!sized) size = given.size;
+      block = given.block;
     } else {
-      const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      const fd = fs.openSync(path.join(dir, entry.subdir, entry.name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
       try {
         const st = fs.fstatSync(fd);
         received = Math.floor(st.mtimeMs);

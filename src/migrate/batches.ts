@@ -31,10 +31,10 @@ export const DEFAULT_LIMITS: BatchLimits = {
  * is published only after the one before it. The journal never names a file that is not on
  * disk, and no file is visible before it is.
  */
-export class Batches {
+export class Batches<Extra = never> {
   private staged: StagedMessage[] = [];
   private rows: MessageRow[] = [];
-  private headers: Buffer[] = [];
+  private extras: Extra[] = [];
   private stagedBytes = 0;
   private group: WholeMessage[] = [];
   private groupBytes = 0;
@@ -50,8 +50,8 @@ export class Batches {
     private readonly hooks: {
       /** Runs before each batch becomes visible (the keywords file must exist first). */
       beforePublish: () => void;
-      /** Runs once a batch is visible and journaled done, with each message's header block. */
-      afterPublish?: (staged: StagedMessage[], headers: Buffer[]) => Promise<void>;
+      /** Runs once a batch is visible and journaled done, with what add() was given for each message. */
+      afterPublish?: (extras: Extra[]) => Promise<void>;
     },
     private readonly limits: BatchLimits = DEFAULT_LIMITS,
   ) {}
@@ -65,10 +65,10 @@ export class Batches {
   }
 
   /** Adds a message whose tmp/ file is written (or queued); cuts a batch when full. */
-  async add(staged: StagedMessage, row: MessageRow, header: Buffer): Promise<void> {
+  async add(staged: StagedMessage, row: MessageRow, extra?: Extra): Promise<void> {
     this.staged.push(staged);
     this.rows.push(row);
-    this.headers.push(header);
+    if (extra !== undefined) this.extras.push(extra);
     this.stagedBytes += row.size;
     if (this.staged.length >= this.limits.messages || this.stagedBytes >= this.limits.bytes) await this.cut();
   }
@@ -112,10 +112,10 @@ export class Batches {
     this.dispatchGroup();
     while (this.writes.length > 0) await this.settleOldestWrite();
     await this.previous;
-    const { staged, rows, headers } = this;
+    const { staged, rows, extras } = this;
     this.staged = [];
     this.rows = [];
-    this.headers = [];
+    this.extras = [];
     this.stagedBytes = 0;
     const flushed = this.writer.flush(staged);
     this.previous = flushed.then(async () => {
@@ -123,7 +123,7 @@ export class Batches {
       this.journal.recordPending(this.sourceId, rows);
       await this.writer.publish(staged);
       this.journal.markDone(this.sourceId, rows[0].seq, rows[rows.length - 1].seq);
-      await this.hooks.afterPublish?.(staged, headers);
+      await this.hooks.afterPublish?.(extras);
     });
     this.previous.catch(() => undefined);
   }

@@ -1,7 +1,6 @@
 import { IndexFeed } from "../index/feed.js";
-import { indexMaildir } from "../index/indexer.js";
+import { type FedMessage, indexMaildir } from "../index/indexer.js";
 import { lockIndex, withIndexLock } from "../index/run.js";
-import type { StagedMessage } from "../maildir/delivery.js";
 import type { MailboxResult } from "./mailbox.js";
 
 /** Indexes what was just written, so a migrated mailbox needs no second pass. */
@@ -42,9 +41,9 @@ export class DeliveryIndex {
     }
   }
 
-  /** For Batches' afterPublish: a visible batch's names and header blocks. */
-  published(staged: StagedMessage[], headers: Buffer[]): Promise<void> {
-    return this.feed.add(staged.map((m, i) => ({ name: m.finalName, subdir: m.subdir, header: headers[i] })));
+  /** For Batches' afterPublish: the messages of a batch now visible. */
+  published(messages: FedMessage[]): Promise<void> {
+    return this.feed.add(messages);
   }
 
   /** After the last batch: the index settled and closed, or (the feed failed) built the usual way. */

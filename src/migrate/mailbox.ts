@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { headerBlockOf } from "../index/headers.js";
+import type { FedMessage } from "../index/indexer.js";
 import { ensureDirUnder, ensureMaildir, type Owner } from "../maildir/dirs.js";
 import { FolderWriter, type SyncPolicy } from "../maildir/delivery.js";
 import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
@@ -163,11 +164,15 @@ export function crcOfPrefix(fd: number, length: number): number {
   return crc;
 }
 
-/** The received time: the From_ line date, else the Date header, else the source's mtime. */
+/**
+ * The received time: the From_ line date, else the Date header, else the source's mtime, in
+ * whole seconds (IMAP's INTERNALDATE has no finer grain). Whole seconds also survive the
+ * file's timestamps exactly, so the index feed can give a message's received time without a
+ * stat and agree with a scan.
+ */
 export function receivedTime(envelopeDate: Date | null, header: Buffer, fallback: Date): Date {
-  if (envelopeDate) return envelopeDate;
-  const ms = parseDateHeader(headerFields(header.toString("latin1"), ["date"]).get("date"));
-  return ms === null ? fallback : new Date(ms);
+  const ms = envelopeDate ? envelopeDate.getTime() : parseDateHeader(headerFields(header.toString("latin1"), ["date"]).get("date"));
+  return new Date(Math.floor((ms ?? fallback.getTime()) / 1000) * 1000);
 }
 
 async function runMailbox(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): Promise<void> {
@@ -229,7 +234,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
 
   const journal = new Journal(maildir, { durable: opts.sync === "durable" });
   let index: DeliveryIndex | null = null;
-  let batches: Batches | null = null;
+  let batches: Batches<FedMessage> | null = null;
   try {
     const sourceKey = path.resolve(task.source);
     const folderKey = task.folder ?? "INBOX";
@@ -270,7 +275,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       writer,
       journal,
       sourceId,
-      { beforePublish: () => keywords.save(owner), afterPublish: index ? (staged, headers) => (index as DeliveryIndex).published(staged, headers) : undefined },
+      { beforePublish: () => keywords.save(owner), afterPublish: index ? (fed) => (index as DeliveryIndex).published(fed) : undefined },
       { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages },
     );
     let position = from;
@@ -319,7 +324,8 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       if (end.truncated) result.warnings.push(`the last message (at byte ${message.offset}) ends without a newline: it may have been cut short; migrated as it stands`);
       const name = finalName(names.next(), size, info);
       const subdir = flags.cur ? "cur" : "new";
-      await batches.add({ tmpName, finalName: name, subdir }, { seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size }, headerBlockOf(head));
+      const fed: FedMessage | undefined = index ? { name, subdir, size, received: mtime.getTime(), header: headerBlockOf(head) } : undefined;
+      await batches.add({ tmpName, finalName: name, subdir }, { seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size }, fed);
       seq++;
       result.messages++;
       result.bytes += size;

@@ -6,6 +6,10 @@
  */
 export function headerFields(header: string, wanted: string[]): Map<string, string> {
   const found = new Map<string, string>();
+  // Most lines of a header block (Received, DKIM-Signature, X-*) are not wanted; a line whose
+  // name is of no wanted length is passed over without slicing and lower-casing its name.
+  let lengths = 0;
+  for (const name of wanted) lengths |= 1 << Math.min(name.length, 31);
   const n = header.length;
   let pos = 0;
   while (pos < n) {
@@ -14,8 +18,10 @@ export function headerFields(header: string, wanted: string[]): Map<string, stri
     if (lineEnd === pos) break;
     const first = header.charCodeAt(pos);
     const colon = first === 32 || first === 9 ? -1 : header.indexOf(":", pos);
-    if (colon > pos && colon < lineEnd) {
-      const name = header.slice(pos, colon).trim().toLowerCase();
+    let nameEnd = colon;
+    while (nameEnd > pos && (header.charCodeAt(nameEnd - 1) === 32 || header.charCodeAt(nameEnd - 1) === 9)) nameEnd--;
+    if (colon > pos && colon < lineEnd && lengths & (1 << Math.min(nameEnd - pos, 31))) {
+      const name = header.slice(pos, nameEnd).trim().toLowerCase();
       if (wanted.includes(name) && !found.has(name)) {
         let value = header.slice(colon + 1, lineEnd);
         let next = eol + 1;

@@ -108,3 +108,45 @@ test("the fast path for plain address headers gives mailparser's text exactly", 
   });
   for (const value of [...crafted, ...fromFixtures]) assert.equal(addressText(value), addressTextByParser(value), JSON.stringify(value));
 });
+
+test("the fast word decoder gives libmime's text exactly", async () => {
+  const { createRequire } = await import("node:module");
+  const { fastWordDecoder } = await import("../../src/index/headers.js");
+  const libmime = createRequire(import.meta.url)("libmime");
+  const fast = fastWordDecoder(libmime);
+  const crafted = [
+    "=?us-ascii?Q?Re=3A_the_plan?=",
+    "=?US-ASCII?B?SGVsbG8gd29ybGQ=?=",
+    "=?iso-8859-1?Q?caf=E9?= au lait",
+    "=?ISO-8859-1?Q?plain?= =?ISO-8859-1?Q?_words?=",
+    "=?iso-8859-15?Q?=A4uro?=",
+    "=?iso-8859-15?Q?only_ascii?=",
+    "=?windows-1252?Q?=80_and_=9F?=",
+    "=?windows-1252?B?gA==?=",
+    "=?us-ascii?Q?bytes_=E9=80_over_7f?=",
+    "=?us-ascii*en?Q?language_tag?=",
+    "=?iso-8859-1?q?lower=5Fcase?= =?utf-8?b?w6k=?=",
+    "=?utf-8?B?w6k=?= =?utf-8?B?w6k=?=",
+    "=?utf-8?Q?split_=C3?= =?utf-8?Q?=A9?=",
+    "=?us-ascii?Q?a?==?us-ascii?Q?b?=",
+    "=?ISO-2022-JP?B?GyRCJCIbKEI=?=",
+    "=?utf-7?Q?+ADw-x+AD4-?=",
+    "=?x-unknown?Q?ascii?=",
+    "=?us-ascii?B?not*base64?=",
+    "=?us-ascii?Q?=?=",
+    "=?iso-8859-1?Q?=4?=",
+    "before =?us-ascii?Q?middle?= after",
+  ];
+  for (const value of crafted) assert.equal(fast(value), libmime.decodeWords(value), value);
+  // And every encoded word in the real fixtures' header blocks.
+  let words = 0;
+  for (const { name, bytes } of [...realMessages("lf"), ...realMessages("crlf")]) {
+    const fields = headerFields(headerBlock(bytes).toString("latin1"), ["subject", "from", "to", "cc"]);
+    for (const value of fields.values()) {
+      if (!value.includes("=?")) continue;
+      words++;
+      assert.equal(fast(value), libmime.decodeWords(value), `${name}: ${value}`);
+    }
+  }
+  assert.ok(words >= 20, `only ${words} encoded header values in the fixtures`);
+});

@@ -56,7 +56,10 @@ test("received time: the From_ date, else the Date header, else the fallback", a
   const { receivedTime } = await import("../../src/migrate/mailbox.js");
   const fallback = new Date(0);
   const header = Buffer.from("Date: Thu, 18 Sep 2008 17:54:04 +0900 (JST)\nSubject: x\n\n");
-  assert.equal(receivedTime(new Date(5), header, fallback).getTime(), 5);
+  assert.equal(receivedTime(new Date(5_000), header, fallback).getTime(), 5_000);
   assert.equal(receivedTime(null, header, fallback).toISOString(), "2008-09-18T08:54:04.000Z");
-  assert.equal(receivedTime(null, Buffer.from("Date: not a date\n\n"), fallback), fallback);
+  assert.equal(receivedTime(null, Buffer.from("Date: not a date\n\n"), fallback).getTime(), 0);
+  // Whole seconds, whichever source gave the time (a file's mtime has milliseconds).
+  assert.equal(receivedTime(null, Buffer.from("Date: not a date\n\n"), new Date(1_234_567_890_987)).getTime(), 1_234_567_890_000);
+  assert.equal(receivedTime(new Date(-1_500), header, fallback).getTime(), -2_000);
 });
