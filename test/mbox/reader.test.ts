@@ -149,3 +149,16 @@ test("a 12 MB message streams in pieces with a window that stays small", () => {
   assert.ok(reader.nextMessage());
   fs.closeSync(fd);
 });
+
+test("a quoted From_ line after a blank line is unquoted wherever the reads split the body", () => {
+  // The reader hands the body over in pieces cut near its 1 MB window's end. With the blank
+  // line at one offset there, an earlier version cut between its two newlines and left that
+  // one message's ">From " quoted. Every offset around the window's end is tried.
+  const dir = tempDir();
+  const head = "From a@example.org Thu Sep 18 17:04:04 2008\nSubject: x\n\n";
+  for (let offset = (1 << 20) - 96; offset < (1 << 20) + 16; offset++) {
+    const body = `${"y".repeat(offset - head.length - 1)}\n\n>From quoted\n>>From twice\nend\n`;
+    const [message] = readAll(write(dir, "split.mbox", head + body), "mboxrd");
+    assert.ok(message.bytes.includes("\n\nFrom quoted\n>From twice\n"), `blank line at body offset ${offset}`);
+  }
+});
