@@ -166,7 +166,6 @@ export function syncIndex(db: Database.Database, maildir: string, opts: { full?:
   return { summary, folderMtimes: stored };
 }
 
-/** A message file just delivered, with its header block (so the file need not be read again). */
 /** A message just delivered, as its writer knows it: no need to stat or read the file. */
 export interface FedMessage {
   name: string;

@@ -30,7 +30,7 @@ export class Unquoter {
     let emitFrom = 0;
     // Quoted From_ lines are found by their ">From ", then traced back to the start of their
     // line: a pattern that begins with a newline makes Buffer.indexOf stop at every line
-    // (half the speed on mail, ~1.1 s per GB of the reading thread's time).
+    // (measured on the bench mbox: "\nFrom " is searched at 1.7 GB/s, "From " at 3.5 GB/s).
     for (let hit = chunk.indexOf(QUOTED_FROM); hit >= 0; hit = chunk.indexOf(QUOTED_FROM, hit + QUOTED_FROM.length)) {
       let lineStart = hit;
       while (lineStart > 0 && chunk[lineStart - 1] === GT) lineStart--;

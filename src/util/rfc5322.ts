@@ -20,7 +20,9 @@ export function headerFields(header: string, wanted: string[]): Map<string, stri
     const colon = first === 32 || first === 9 ? -1 : header.indexOf(":", pos);
     let nameEnd = colon;
     while (nameEnd > pos && (header.charCodeAt(nameEnd - 1) === 32 || header.charCodeAt(nameEnd - 1) === 9)) nameEnd--;
-    if (colon > pos && colon < lineEnd && lengths & (1 << Math.min(nameEnd - pos, 31))) {
+    // A name that begins or ends with any other space (which trim() drops) is not filtered.
+    const plain = first > 32 && first < 127 && header.charCodeAt(nameEnd - 1) > 32 && header.charCodeAt(nameEnd - 1) < 127;
+    if (colon > pos && colon < lineEnd && (!plain || lengths & (1 << Math.min(nameEnd - pos, 31)))) {
       const name = header.slice(pos, nameEnd).trim().toLowerCase();
       if (wanted.includes(name) && !found.has(name)) {
         let value = header.slice(colon + 1, lineEnd);

@@ -150,3 +150,26 @@ test("the fast word decoder gives libmime's text exactly", async () => {
   }
   assert.ok(words >= 20, `only ${words} encoded header values in the fixtures`);
 });
+
+test("headerFields finds names however they are spaced or cased, first value wins, folded values joined", () => {
+  const block = [
+    "Received: from x by y",
+    "SUBJECT  : first",
+    "\tcontinued",
+    "Subject: second",
+    "X-Long-Header-Name-Of-Forty-Characters-Or-So: long",
+    "From\t: a@example.org",
+    "\fDate\u000b: Thu, 18 Sep 2008 17:04:04 +0000",
+    "Reply-To: not-to@example.org",
+    "To: to@example.org",
+    "",
+    "Cc: body@example.org",
+  ].join("\r\n");
+  const f = headerFields(block, ["subject", "from", "date", "to", "cc", "x-long-header-name-of-forty-characters-or-so"]);
+  assert.equal(f.get("subject"), "first continued");
+  assert.equal(f.get("from"), "a@example.org");
+  assert.equal(f.get("date"), "Thu, 18 Sep 2008 17:04:04 +0000");
+  assert.equal(f.get("to"), "to@example.org");
+  assert.equal(f.get("x-long-header-name-of-forty-characters-or-so"), "long");
+  assert.equal(f.has("cc"), false, "the body is not the header");
+});
