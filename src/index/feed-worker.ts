@@ -1,8 +1,7 @@
 import { parentPort } from "node:worker_threads";
 import { type OpenedIndex, openIndex } from "./db.js";
-import { type FedMessage, messageAppender, stamped, syncIndex, withIndex } from "./indexer.js";
-import type { IndexSummary } from "./indexer.js";
 import { type PackedRows, unpackRows } from "./feed.js";
+import { emptySummary, type FedMessage, type IndexSummary, messageAppender, stamped, syncIndex, withIndex } from "./indexer.js";
 
 /**
  * The index feed's thread (see feed.ts), one per migrating thread, serving one mailbox at a
@@ -45,7 +44,7 @@ port.on("message", (msg: Message) => {
     failed = false;
     try {
       const opened = openIndex(msg.maildir);
-      session = { maildir: msg.maildir, opened, first: emptyFirst(), append: () => 0 };
+      session = { maildir: msg.maildir, opened, first: emptySummary(msg.maildir), append: () => 0 };
       session.first = syncIndex(opened.db, msg.maildir, { setAside: opened.setAside }).summary;
       session.append = messageAppender(opened.db, msg.maildir, msg.folderDir);
     } catch (err) {
@@ -80,7 +79,3 @@ port.on("message", (msg: Message) => {
     fail(err);
   }
 });
-
-function emptyFirst(): IndexSummary {
-  return { maildir: "", folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside: null, stamp: null };
-}

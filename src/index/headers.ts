@@ -140,12 +140,13 @@ function decode(value: string | undefined): string {
   }
 }
 
-// The common shapes of an address header, in plain ASCII: "local@domain", "<local@domain>", "Display Name
-// <local@domain>" (a name of letters, digits, spaces, dots, hyphens and apostrophes),
-// "\"Quoted Name\" <local@domain>", "local@domain (Comment Name)" (the old style bounces and
-// many MTAs still use; the parser makes the comment the display name), and comma-separated
-// lists of those (when no quote could hide a comma). Anything else (comments, groups, escapes, encoded words, 8-bit, IDN) goes to
-// mailparser's parser; test/index/headers.test.ts holds the two to the same output.
+// The common shapes of an address header, in plain ASCII: "local@domain", "<local@domain>",
+// "Display Name <local@domain>" (a name of letters, digits, spaces, dots, hyphens and
+// apostrophes), "\"Quoted Name\" <local@domain>", "local@domain (Comment Name)" (the old
+// style bounces and many MTAs still use; the parser makes the comment the display name), and
+// comma-separated lists of those (when no quote could hide a comma). Anything else (comments,
+// groups, escapes, encoded words, 8-bit, IDN) goes to mailparser's parser;
+// test/index/headers.test.ts holds the two to the same output.
 const ADDR = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*";
 const BARE = new RegExp(`^\\s*(?:(${ADDR})|<(${ADDR})>)\\s*$`);
 const NAMED = new RegExp(`^\\s*([A-Za-z0-9][A-Za-z0-9 .'-]*?)\\s*<(${ADDR})>\\s*$`);

@@ -211,7 +211,8 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
   };
 }
 
-function emptySummary(maildir: string): IndexSummary {
+/** A summary with nothing counted yet. */
+export function emptySummary(maildir: string): IndexSummary {
   return { maildir, folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside: null, stamp: null };
 }
 

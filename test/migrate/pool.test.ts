@@ -23,9 +23,19 @@ parentPort.on("message", async ({ index, task }) => {
 interface Task { name: string; user: string; ms: number; crash?: boolean; throws?: boolean }
 interface Result { name: string; start: number; end: number; crashed?: string }
 
-test("tasks of one user never overlap, others run in parallel, and a crash fails only its task", async () => {
+/** Runs tasks on the stand-in worker, one user's tasks kept apart, a dead worker's tasks failed with its error. */
+function runTasks(tasks: Task[], opts: { jobs: number; depth?: number }, progress?: (index: number, bytes: number) => void): Promise<Result[]> {
   const file = path.join(tempDir(), "worker.mjs");
   fs.writeFileSync(file, WORKER);
+  return runPool<Task, Result>(
+    pathToFileURL(file),
+    tasks,
+    { ...opts, shared: null, keyOf: (t) => t.user, crashed: (t, e) => ({ name: t.name, start: 0, end: 0, crashed: e.message }) },
+    { progress, result: () => undefined },
+  );
+}
+
+test("tasks of one user never overlap, others run in parallel, and a crash fails only its task", async () => {
   const tasks: Task[] = [
     { name: "a1", user: "alice", ms: 800 },
     { name: "a2", user: "alice", ms: 800 },
@@ -34,12 +44,7 @@ test("tasks of one user never overlap, others run in parallel, and a crash fails
     { name: "c1", user: "dave", ms: 50 },
   ];
   let progressed = 0;
-  const results = await runPool<Task, Result>(
-    pathToFileURL(file),
-    tasks,
-    { jobs: 3, shared: null, keyOf: (t) => t.user, crashed: (t, e) => ({ name: t.name, start: 0, end: 0, crashed: e.message }) },
-    { progress: (_i, bytes) => (progressed += bytes), result: () => undefined },
-  );
+  const results = await runTasks(tasks, { jobs: 3 }, (_i, bytes) => (progressed += bytes));
   assert.deepEqual(results.map((r) => r.name), ["a1", "a2", "b1", "x", "c1"]);
   const [a1, a2, b1] = results;
   assert.ok(a2.start >= a1.end, "alice's tasks ran one after the other");
@@ -51,8 +56,6 @@ test("tasks of one user never overlap, others run in parallel, and a crash fails
 });
 
 test("with depth 2 a worker holds two tasks at once (never two of one user); a crash fails the tasks it held", async () => {
-  const file = path.join(tempDir(), "worker.mjs");
-  fs.writeFileSync(file, WORKER);
   const tasks: Task[] = [
     { name: "a1", user: "alice", ms: 600 },
     { name: "a2", user: "alice", ms: 600 },
@@ -61,12 +64,7 @@ test("with depth 2 a worker holds two tasks at once (never two of one user); a c
     { name: "x", user: "carol", ms: 0, crash: true },
     { name: "c1", user: "dave", ms: 50 },
   ];
-  const results = await runPool<Task, Result>(
-    pathToFileURL(file),
-    tasks,
-    { jobs: 1, depth: 2, shared: null, keyOf: (t) => t.user, crashed: (t, e) => ({ name: t.name, start: 0, end: 0, crashed: e.message }) },
-    { result: () => undefined },
-  );
+  const results = await runTasks(tasks, { jobs: 1, depth: 2 });
   const [a1, a2, b1, slow, x, c1] = results;
   assert.ok(b1.start < a1.end, "one worker ran alice and bob at once");
   assert.ok(a2.start >= a1.end, "alice's tasks ran one after the other");
@@ -76,16 +74,14 @@ test("with depth 2 a worker holds two tasks at once (never two of one user); a c
 
   // A throw ends a worker with an "error" and then an "exit": the late "exit" must not fail
   // the tasks the next worker holds by then.
-  const thrown = await runPool<Task, Result>(
-    pathToFileURL(file),
+  const thrown = await runTasks(
     [
       { name: "t", user: "frank", ms: 0, throws: true },
       { name: "e1", user: "gina", ms: 300 },
       { name: "d1", user: "hal", ms: 300 },
       { name: "d2", user: "ivy", ms: 300 },
     ],
-    { jobs: 1, depth: 2, shared: null, keyOf: (t) => t.user, crashed: (t, e) => ({ name: t.name, start: 0, end: 0, crashed: e.message }) },
-    { result: () => undefined },
+    { jobs: 1, depth: 2 },
   );
   assert.deepEqual(thrown.map((r) => [r.name, r.crashed ?? "ran"]), [["t", "boom"], ["e1", "boom"], ["d1", "ran"], ["d2", "ran"]]);
 });
