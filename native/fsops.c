@@ -545,6 +545,9 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
   return result;
 }
 
+void crc32_register(napi_env env, napi_value exports);
+void find_from_register(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "scanDir", NAPI_AUTO_LENGTH, scan_dir, NULL, &fn);
@@ -555,6 +558,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "publishFiles", fn);
   napi_create_function(env, "syncFs", NAPI_AUTO_LENGTH, sync_fs, NULL, &fn);
   napi_set_named_property(env, exports, "syncFs", fn);
+  crc32_register(env, exports);
+  find_from_register(env, exports);
   return exports;
 }
 

@@ -37,6 +37,7 @@ const NL_NL = Buffer.from("\n\n");
 const NL_CRLF = Buffer.from("\n\r\n");
 const NL = 0x0a;
 const CR = 0x0d;
+const GT = 0x3e;
 
 /**
  * Reads an mbox file as a sequence of messages, streaming each message's content.
@@ -98,6 +99,13 @@ export class MboxReader {
   private contentStart = 0;
   private clEnd = -1;
   private clNext = -1;
+  /**
+   * File offset of the last "From " the framing search met right after a ">" (a quoted From_
+   * line, or one inside a line): the unquoter searches a piece only if one lies in it.
+   */
+  private quotedHit = -1;
+  /** Whether the piece being yielded may hold a quoted From_ line (see contentOf). */
+  private pieceMayQuote = true;
 
   private frame(at: number, envelope: Envelope, contentStart: number, header: Buffer): MboxMessage {
     this.contentStart = contentStart;
@@ -129,7 +137,10 @@ export class MboxReader {
     const raw = this.clEnd >= 0 ? this.clContent() : this.fromContent();
     let step = raw.next();
     while (!step.done) {
-      yield* unquoter.transform(step.value);
+      // From_ framing has searched every "From " of the piece already: one the unquoter would
+      // act on is a ">From ", met there. A quoted line cut at the piece's end the unquoter
+      // holds back and searches with the next piece, whatever this says.
+      yield* unquoter.transform(step.value, this.pieceMayQuote);
       step = raw.next();
     }
     yield* unquoter.flush();
@@ -140,6 +151,7 @@ export class MboxReader {
   }
 
   private *clContent(): Generator<Buffer, { contentEnd: number; next: number }> {
+    this.pieceMayQuote = true;
     let pos = this.contentStart;
     while (pos < this.clEnd) {
       this.win.load(pos, Math.min(this.clEnd, pos + this.win.buf.length));
@@ -163,12 +175,12 @@ export class MboxReader {
         if (this.win.atEof) {
           const size = this.win.size;
           const contentEnd = Math.max(start, size - this.trailingBlankLine(size));
-          if (contentEnd > emitted) yield this.win.view(emitted, contentEnd);
+          if (contentEnd > emitted) yield this.piece(emitted, contentEnd);
           return { contentEnd, next: size };
         }
         search = Math.max(search, this.win.end - (NL_FROM.length - 1));
         if (search - 2 > emitted) {
-          yield this.win.view(emitted, search - 2);
+          yield this.piece(emitted, search - 2);
           emitted = search - 2;
         }
         continue;
@@ -180,21 +192,31 @@ export class MboxReader {
       const blank = this.blankLineBefore(lineStart, start);
       if (blank > 0 && this.isSeparator(lineStart)) {
         const contentEnd = lineStart - blank;
-        if (contentEnd > emitted) yield this.win.view(emitted, contentEnd);
+        if (contentEnd > emitted) yield this.piece(emitted, contentEnd);
         return { contentEnd, next: lineStart };
       }
       search = lineStart;
     }
   }
 
+  /** A piece of From_-framed content, searched through already by nextFromLine. */
+  private piece(from: number, to: number): Buffer {
+    this.pieceMayQuote = this.quotedHit >= from;
+    return this.win.view(from, to);
+  }
+
   /**
    * Offset of the first newline at or after `from` (in the window) that a "From " follows,
    * or -1. Searched as "From " and checked for its newline: a pattern that begins with a
-   * newline makes Buffer.indexOf stop at every line, twice as slow on mail.
+   * newline makes Buffer.indexOf stop at every line, twice as slow on mail. Each "From "
+   * after a ">" (or at the window's start, where the byte before is not at hand) is noted
+   * for the unquoter, which then need not search the same bytes again.
    */
   private nextFromLine(from: number): number {
-    for (let hit = this.win.indexOf(FROM_, from + 1); hit >= 0; hit = this.win.indexOf(FROM_, hit + FROM_.length)) {
-      if (this.win.byte(hit - 1) === NL) return hit - 1;
+    for (let hit = this.win.indexOfFrom(from + 1); hit >= 0; hit = this.win.indexOfFrom(hit + FROM_.length)) {
+      const before = this.win.byte(hit - 1);
+      if (before === NL) return hit - 1;
+      if (before === GT || before < 0) this.quotedHit = hit;
     }
     return -1;
   }

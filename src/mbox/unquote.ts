@@ -16,7 +16,11 @@ export class Unquoter {
 
   constructor(private readonly mode: Unquoting) {}
 
-  *transform(input: Buffer): Generator<Buffer> {
+  /**
+   * mayQuote false: the caller knows that no ">From " begins in `input` (it searched the
+   * same bytes), so only the last line is looked at, for a quoted line cut short.
+   */
+  *transform(input: Buffer, mayQuote = true): Generator<Buffer> {
     if (this.mode === "none") {
       if (input.length) yield input;
       return;
@@ -26,12 +30,13 @@ export class Unquoter {
       chunk = Buffer.concat([this.carry, input]);
       this.carry = null;
       this.atLineStart = true;
+      mayQuote = true;
     }
     let emitFrom = 0;
     // Quoted From_ lines are found by their ">From ", then traced back to the start of their
     // line: a pattern that begins with a newline makes Buffer.indexOf stop at every line
     // (measured on the bench mbox: "\nFrom " is searched at 1.7 GB/s, "From " at 3.5 GB/s).
-    for (let hit = chunk.indexOf(QUOTED_FROM); hit >= 0; hit = chunk.indexOf(QUOTED_FROM, hit + QUOTED_FROM.length)) {
+    for (let hit = mayQuote ? chunk.indexOf(QUOTED_FROM) : -1; hit >= 0; hit = chunk.indexOf(QUOTED_FROM, hit + QUOTED_FROM.length)) {
       let lineStart = hit;
       while (lineStart > 0 && chunk[lineStart - 1] === GT) lineStart--;
       const atLineStart = lineStart > 0 ? chunk[lineStart - 1] === NL : this.atLineStart;

@@ -1,5 +1,8 @@
 import fs from "node:fs";
-import zlib from "node:zlib";
+import { crc32 } from "../util/crc32.js";
+import { nativeAddon } from "../util/native.js";
+
+const FROM_ = Buffer.from("From ");
 
 /**
  * A sliding window over a file read with positional reads. Offsets are file offsets.
@@ -63,7 +66,7 @@ export class FileWindow {
   /** CRC-32 of the file's bytes [0, offset); offset must not lie before what was already summed. */
   crcThrough(offset: number): number {
     if (offset > this.crcTo) {
-      this.crc = zlib.crc32(this.view(this.crcTo, offset), this.crc);
+      this.crc = crc32(this.view(this.crcTo, offset), this.crc);
       this.crcTo = offset;
     }
     return this.crc;
@@ -79,6 +82,14 @@ export class FileWindow {
 
   indexOf(needle: Buffer, from: number, to = this.end): number {
     const hit = this.buf.subarray(0, to - this.start).indexOf(needle, from - this.start);
+    return hit < 0 ? -1 : hit + this.start;
+  }
+
+  /** indexOf("From ", from), by the native search where the addon is built. */
+  indexOfFrom(from: number): number {
+    const native = nativeAddon();
+    if (!native) return this.indexOf(FROM_, from);
+    const hit = native.findFrom(this.buf, from - this.start, this.end - this.start);
     return hit < 0 ? -1 : hit + this.start;
   }
 }

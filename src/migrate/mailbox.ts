@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import { headerBlockOf } from "../index/headers.js";
 import type { FedMessage } from "../index/indexer.js";
 import { ensureDirUnder, ensureMaildir, type Owner } from "../maildir/dirs.js";
@@ -12,6 +11,7 @@ import { baseOf, finalName, NameGenerator } from "../maildir/names.js";
 import { messageFiles } from "../maildir/scan.js";
 import { lockSource } from "../mbox/lock.js";
 import { type MboxFormat, MboxReader } from "../mbox/reader.js";
+import { crc32 } from "../util/crc32.js";
 import { envNumber } from "../util/env.js";
 import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
@@ -158,7 +158,7 @@ export function crcOfPrefix(fd: number, length: number): number {
   for (let pos = 0; pos < length; ) {
     const got = fs.readSync(fd, chunk, 0, Math.min(chunk.length, length - pos), pos);
     if (got === 0) break;
-    crc = zlib.crc32(chunk.subarray(0, got), crc);
+    crc = crc32(chunk.subarray(0, got), crc);
     pos += got;
   }
   return crc;

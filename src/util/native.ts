@@ -15,6 +15,11 @@ interface Addon {
   writeFiles: (dir: string, names: string[], pieces: Buffer[], counts: Uint32Array, mtimesMs: Float64Array, uid: number, gid: number) => Promise<void>;
   publishFiles: (folder: string, tmpNames: string[], subdirs: Uint8Array, finalNames: string[], flushDirs: boolean) => Promise<void>;
   syncFs: (path: string) => Promise<void>;
+  /** See native/crc32.c: zlib's CRC-32, computed with PCLMULQDQ when crc32Fast. */
+  crc32: (data: Buffer, crc: number) => number;
+  crc32Fast: boolean;
+  /** See native/find-from.c: buffer.subarray(0, to).indexOf("From ", from), faster. */
+  findFrom: (buffer: Buffer, from: number, to: number) => number;
 }
 
 let loaded: Addon | null | undefined;
@@ -30,7 +35,7 @@ export function nativeAddon(): Addon | null {
   try {
     const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
-    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs"] as const).every((f) => typeof addon[f] === "function");
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "crc32", "findFrom"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
   } catch {
     loaded = null;

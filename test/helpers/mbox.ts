@@ -8,6 +8,15 @@ export const FIXTURES = path.join(REPO, "fixtures");
 
 export type Writer = "mboxrd" | "mboxo" | "mboxcl" | "mboxcl2";
 
+/** The unquoting rule applied to whole lines of a whole text: what any reading must give. */
+export function unquotedByLines(mode: "mboxrd" | "mboxo", input: string): string {
+  const quoted = mode === "mboxrd" ? /^>(>*From )/ : /^>(From )/;
+  return input
+    .split("\n")
+    .map((line) => line.replace(quoted, "$1"))
+    .join("\n");
+}
+
 /** Real messages from fixtures/eml (see fixtures/README.md). */
 export function realMessages(kind: "lf" | "crlf" = "lf", limit = Infinity): Array<{ name: string; bytes: Buffer }> {
   const dir = path.join(FIXTURES, "eml", kind);

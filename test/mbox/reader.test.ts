@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { type MboxFormat, MboxReader, NotMboxError } from "../../src/mbox/reader.js";
-import { buildMbox, FIXTURES, realMessages, tempDir, type Writer } from "../helpers/mbox.js";
+import { buildMbox, FIXTURES, realMessages, tempDir, unquotedByLines, type Writer } from "../helpers/mbox.js";
 
 function readAll(file: string, format: MboxFormat = "auto", opts: { chunk?: number } = {}) {
   const fd = fs.openSync(file, "r");
@@ -160,5 +160,36 @@ test("a quoted From_ line after a blank line is unquoted wherever the reads spli
     const body = `${"y".repeat(offset - head.length - 1)}\n\n>From quoted\n>>From twice\nend\n`;
     const [message] = readAll(write(dir, "split.mbox", head + body), "mboxrd");
     assert.ok(message.bytes.includes("\n\nFrom quoted\n>From twice\n"), `blank line at body offset ${offset}`);
+  }
+});
+
+test("quoted From_ lines anywhere around the reader's window end come out as the line rule says", () => {
+  // The framing search notes where it met ">From ", and the unquoter searches only pieces
+  // that hold one: a piece wrongly passed over would keep its quote. Dense random lines of
+  // quotes, From and line ends are laid across the first read window's end (1 MB into the
+  // file), at a different place each time, and the whole message is held to the line rule.
+  const dir = tempDir();
+  let seed = 11;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const pieces = [">", ">>", "From ", "Fro", "m ", "\n", "\r\n", "x", " ", ">From ", "\n>From ", "\n>>From ", "\n\n>From y\n", "From nodate\n"];
+  const fromLine = "From a@example.org Thu Sep 18 17:04:04 2008\n";
+  const head = `${fromLine}Subject: x\n\n`;
+  for (let round = 0; round < 48; round++) {
+    let dense = "";
+    while (dense.length < 600) dense += pieces[random(pieces.length)];
+    const fill = (1 << 20) - head.length - 300 + random(300);
+    const body = `${"y".repeat(fill - 1)}\n${dense}\nend\n`;
+    for (const mode of ["mboxrd", "mboxo"] as const) {
+      const messages = readAll(write(dir, "dense.mbox", head + body), mode);
+      assert.equal(messages.length, 1);
+      const got = messages[0].bytes.toString("latin1");
+      const want = unquotedByLines(mode, head.slice(fromLine.length) + body);
+      let at = 0;
+      while (at < want.length && got[at] === want[at]) at++;
+      assert.ok(got === want, `${mode}, round ${round}: differs at ${at}: got ${JSON.stringify(got.slice(at - 20, at + 40))}, want ${JSON.stringify(want.slice(at - 20, at + 40))}`);
+    }
   }
 });

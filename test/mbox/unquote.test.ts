@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Unquoter, type Unquoting } from "../../src/mbox/unquote.js";
+import { unquotedByLines as reference } from "../helpers/mbox.js";
 
 function run(mode: Unquoting, input: string, splitEvery?: number): string {
   const u = new Unquoter(mode);
@@ -33,14 +34,6 @@ test("the same result whatever the chunk boundaries", () => {
   for (let n = 1; n <= 5; n++) assert.equal(run("mboxrd", crlf, n), run("mboxrd", crlf));
 });
 
-/** The rule applied to whole lines of the whole text: what any chunking must give. */
-function reference(mode: Unquoting, input: string): string {
-  const quoted = mode === "mboxrd" ? /^>(>*From )/ : /^>(From )/;
-  return input
-    .split("\n")
-    .map((line) => line.replace(quoted, "$1"))
-    .join("\n");
-}
 
 test("random texts and chunkings agree with the line-by-line rule", () => {
   // Deterministic pseudo-random texts made of the characters that matter (quotes, From, line ends).
