@@ -105,6 +105,17 @@ function zoneOffsetMinutes(zone: string | undefined): number | null {
  * (">From ..." or "From ..."), as UUCP-era mail and some bounces stack them.
  */
 export function isHeaderLine(line: Buffer | string): boolean {
-  const text = typeof line === "string" ? line : line.toString("latin1");
-  return /^(?:[\x21-\x39\x3b-\x7e]+[ \t]*:|>*From )/.test(text);
+  // /^(?:[\x21-\x39\x3b-\x7e]+[ \t]*:|>*From )/ by code: a Buffer is not made a string first.
+  const n = line.length;
+  const code = typeof line === "string" ? (i: number) => line.charCodeAt(i) : (i: number) => line[i];
+  let i = 0;
+  while (i < n && code(i) >= 0x21 && code(i) <= 0x7e && code(i) !== 0x3a) i++;
+  if (i > 0) {
+    let k = i;
+    while (k < n && (code(k) === 0x20 || code(k) === 0x09)) k++;
+    if (k < n && code(k) === 0x3a) return true;
+  }
+  let k = 0;
+  while (k < n && code(k) === 0x3e) k++;
+  return k + 5 <= n && code(k) === 0x46 && code(k + 1) === 0x72 && code(k + 2) === 0x6f && code(k + 3) === 0x6d && code(k + 4) === 0x20;
 }

@@ -10,7 +10,7 @@ export interface MboxMessage {
   /** File offset of the From_ line. */
   offset: number;
   envelope: Envelope;
-  /** The raw header block (up to HEADER_LIMIT bytes), for flags and dates; the content stream repeats it. */
+  /** The raw header block (up to HEADER_LIMIT bytes), for flags and dates; the content stream repeats it. A view into the reader's buffers, which are never rewritten. */
   header: Buffer;
   framing: "from" | "content-length";
   unquoting: Unquoting;
@@ -77,7 +77,9 @@ export class MboxReader {
     if (at >= this.win.size) return null;
     this.win.load(at, at + LINE_LIMIT);
     const lineEnd = this.lineEnd(at);
-    const envelope = lineEnd < 0 ? null : parseFromLine(this.win.view(at, lineEnd).toString("latin1"));
+    // The framing of the message before parsed this line already, to know it for a separator.
+    const envelope = this.separator?.at === at ? this.separator.envelope : lineEnd < 0 ? null : parseFromLine(this.win.view(at, lineEnd).toString("latin1"));
+    this.separator = null;
     if (!envelope) {
       const what = at === 0 ? "the file does not begin with a From_ line" : `no From_ line at byte ${at}`;
       throw new NotMboxError(`not an mbox: ${what} (starts ${JSON.stringify(this.win.view(at, Math.min(at + 40, this.win.end)).toString("latin1"))})`);
@@ -106,6 +108,8 @@ export class MboxReader {
   private quotedHit = -1;
   /** Whether the piece being yielded may hold a quoted From_ line (see contentOf). */
   private pieceMayQuote = true;
+  /** The From_ line that ended the last message, as isSeparator parsed it. */
+  private separator: { at: number; envelope: Envelope } | null = null;
 
   private frame(at: number, envelope: Envelope, contentStart: number, header: Buffer): MboxMessage {
     this.contentStart = contentStart;
@@ -237,9 +241,12 @@ export class MboxReader {
   private isSeparator(lineStart: number): boolean {
     const lineEnd = this.lineEnd(lineStart);
     if (lineEnd < 0) return false;
-    if (!parseFromLine(this.win.view(lineStart, lineEnd).toString("latin1"))) return false;
+    const envelope = parseFromLine(this.win.view(lineStart, lineEnd).toString("latin1"));
+    if (!envelope) return false;
     const next = lineEnd + 1;
-    return isHeaderLine(this.win.view(next, Math.min(next + 1000, this.win.end)));
+    if (!isHeaderLine(this.win.view(next, Math.min(next + 1000, this.win.end)))) return false;
+    this.separator = { at: lineStart, envelope };
+    return true;
   }
 
   /** Offset of the newline ending the line at `at`, within LINE_LIMIT; -1 if none. */
@@ -267,7 +274,8 @@ export class MboxReader {
     let end = limit;
     if (lf >= 0) end = lf + 2;
     if (crlf >= 0 && (lf < 0 || crlf < lf)) end = crlf + 3;
-    return Buffer.from(this.win.view(contentStart, Math.max(contentStart, end)));
+    // A view, not a copy: the window never rewrites a buffer it has read into.
+    return this.win.view(contentStart, Math.max(contentStart, end));
   }
 
   /**

@@ -44,3 +44,19 @@ test("header lines", () => {
   assert.ok(!isHeaderLine("Hello world: not a field"));
   assert.ok(!isHeaderLine(""));
 });
+
+test("header lines: random lines, as strings and as bytes, agree with the rule's pattern", () => {
+  const rule = /^(?:[\x21-\x39\x3b-\x7e]+[ \t]*:|>*From )/;
+  const pieces = ["From ", "From", ">", ":", " ", "\t", "X-Foo", "a", "\n", "\x00", "\x7f", "\xe9", "rom ", "F", "Received"];
+  let seed = 3;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let i = 0; i < 3000; i++) {
+    let line = "";
+    for (let j = random(6); j >= 0; j--) line += pieces[random(pieces.length)];
+    assert.equal(isHeaderLine(line), rule.test(line), JSON.stringify(line));
+    assert.equal(isHeaderLine(Buffer.from(line, "latin1")), rule.test(line), `bytes ${JSON.stringify(line)}`);
+  }
+});
