@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError } from "./util/commander.js";
 import { EXIT } from "./commands/common.js";
 import { UsageError } from "./commands/sources.js";
 

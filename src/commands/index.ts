@@ -12,7 +12,7 @@ import { makeProgress } from "./output.js";
 
 /** The tree's stamp store (one per shard); none, with a warning, where the root is read-only. */
 function openStamps(root: string, shard: Shard | undefined): StampStore | undefined {
-  const file = path.join(root, shard ? STATE_FILE.replace(/\.sqlite$/, `-${shard.index}-of-${shard.count}.sqlite`) : STATE_FILE);
+  const file = path.join(root, shard ? STATE_FILE.replace(/\.json$/, `-${shard.index}-of-${shard.count}.json`) : STATE_FILE);
   try {
     return new StampStore(file);
   } catch (err) {
@@ -82,7 +82,6 @@ export function registerIndex(program: Command): void {
         } catch (err) {
           progress.log(`mailstore: warning: ${STATE_FILE} not saved: ${(err as Error).message}`, true);
         }
-        stamps.close();
       }
       progress.stop();
       const failed = results.filter((r) => r.status === "failed").length;

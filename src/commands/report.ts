@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { Option } from "../util/commander.js";
 import { parseQuotaSpec, parseSize, readQuotaFile } from "../report/quota.js";
 import { History } from "../report/history.js";
 import { renderCsv } from "../report/render/csv.js";

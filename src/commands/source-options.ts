@@ -1,5 +1,6 @@
 import fs from "node:fs";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
+import { Option } from "../util/commander.js";
 import type { Owner } from "../maildir/dirs.js";
 import { MBOX_FORMATS, type MboxFormat } from "../mbox/reader.js";
 import type { MigrateOptions } from "../migrate/mailbox.js";

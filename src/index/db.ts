@@ -2,9 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { assertPlainDbFiles } from "../maildir/dirs.js";
+import { INDEX_FILE } from "./files.js";
 
-/** The per-mailbox index: <user maildir>/mailstore.sqlite. Schema: docs/index-schema.md. */
-export const INDEX_FILE = "mailstore.sqlite";
+export { INDEX_FILE };
 export const INDEX_SCHEMA_VERSION = 1;
 
 const SCHEMA = `

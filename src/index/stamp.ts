@@ -1,8 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
-import { assertPlainDbFiles } from "../maildir/dirs.js";
-import { INDEX_FILE } from "./db.js";
+import { INDEX_FILE } from "./files.js";
 import { listFolders } from "./folders.js";
 
 /**
@@ -44,54 +42,81 @@ export function stampHolds(maildir: string, stamp: Stamp): boolean {
 }
 
 /**
- * The stamps of a tree, in <root>/.mailstore-index-state.sqlite (one file per shard). Only a
+ * The stamps of a tree, in <root>/.mailstore-index-state.json (one file per shard). Only a
  * speed-up: unreadable, it is replaced; without it every mailbox is opened and checked.
+ * A JSON file rather than SQLite: the nightly run that finds nothing to do then never loads
+ * SQLite at all. Two runs saving at once may lose one's new stamps (each rereads the file
+ * just before replacing it); a stamp that is lost or old costs a check, never a wrong
+ * answer, since it holds only while the index file it names is unchanged.
  */
-export const STATE_FILE = ".mailstore-index-state.sqlite";
+export const STATE_FILE = ".mailstore-index-state.json";
+/** Where earlier versions kept the stamps: removed on the first save. */
+const OLD_STATE_FILE = ".mailstore-index-state.sqlite";
+
+type StateFile = { version: 1; stamps: Record<string, Stamp> };
 
 export class StampStore {
-  private db: Database.Database;
-  private stamps: Map<string, string>;
+  private stamps: Map<string, Stamp>;
 
-  constructor(file: string) {
-    assertPlainDbFiles(file);
-    try {
-      this.db = StampStore.open(file);
-    } catch {
-      for (const suffix of ["", "-wal", "-shm", "-journal"]) fs.rmSync(file + suffix, { force: true });
-      this.db = StampStore.open(file);
-    }
-    const rows = this.db.prepare("SELECT user, stamp FROM stamps").all() as { user: string; stamp: string }[];
-    this.stamps = new Map(rows.map((r) => [r.user, r.stamp]));
+  constructor(private readonly file: string) {
+    this.stamps = StampStore.read(file);
   }
 
-  private static open(file: string): Database.Database {
-    const db = new Database(file);
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("busy_timeout = 10000");
-    db.exec("CREATE TABLE IF NOT EXISTS stamps (user TEXT PRIMARY KEY, stamp TEXT NOT NULL)");
-    return db;
+  /** The stamps in `file`; none if it is missing or unreadable. A symlink is refused. */
+  private static read(file: string): Map<string, Stamp> {
+    let text: string;
+    try {
+      const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      try {
+        if (!fs.fstatSync(fd).isFile()) throw new Error(`${file}: not a regular file`);
+        text = fs.readFileSync(fd, "utf8");
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return new Map();
+      if (code === "ELOOP") throw new Error(`refusing to open ${file}: it is a symlink`);
+      throw err;
+    }
+    try {
+      const state = JSON.parse(text) as StateFile;
+      return state?.version === 1 && typeof state.stamps === "object" ? new Map(Object.entries(state.stamps)) : new Map();
+    } catch {
+      return new Map();
+    }
   }
 
   get(user: string): Stamp | undefined {
-    const text = this.stamps.get(user);
-    return text === undefined ? undefined : (JSON.parse(text) as Stamp);
+    return this.stamps.get(user);
   }
 
   /** Records new stamps; null forgets a user's (its index changed in a way not stamped). */
   save(updates: Map<string, Stamp | null>): void {
-    const put = this.db.prepare("INSERT OR REPLACE INTO stamps (user, stamp) VALUES (?, ?)");
-    const drop = this.db.prepare("DELETE FROM stamps WHERE user = ?");
-    this.db.transaction(() => {
-      for (const [user, stamp] of updates) {
-        if (stamp) put.run(user, JSON.stringify(stamp));
-        else if (this.stamps.has(user)) drop.run(user);
-      }
-    })();
-  }
-
-  close(): void {
-    this.db.close();
+    if (updates.size === 0) return;
+    // Reread: another run may have saved since this one started.
+    const stamps = StampStore.read(this.file);
+    for (const [user, stamp] of updates) {
+      if (stamp) stamps.set(user, stamp);
+      else stamps.delete(user);
+    }
+    const state: StateFile = { version: 1, stamps: Object.fromEntries(stamps) };
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.rmSync(tmp, { force: true });
+    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      fs.writeFileSync(fd, JSON.stringify(state));
+    } catch (err) {
+      fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    fs.closeSync(fd);
+    fs.renameSync(tmp, this.file);
+    this.stamps = stamps;
+    const old = path.join(path.dirname(this.file), OLD_STATE_FILE);
+    for (const suffix of ["", "-wal", "-shm"]) {
+      if (fs.lstatSync(old + suffix, { throwIfNoEntry: false })?.isFile()) fs.rmSync(old + suffix, { force: true });
+    }
   }
 }

@@ -135,7 +135,7 @@ test("a nightly run with nothing changed answers from the stamps; a change, a ne
   };
   const first = run();
   assert.equal(first.totals.added, 13);
-  assert.ok(fs.existsSync(path.join(root, ".mailstore-index-state.sqlite")));
+  assert.ok(fs.existsSync(path.join(root, ".mailstore-index-state.json")));
   const second = run();
   assert.deepEqual(second.users.map((u) => [u.user, u.unchanged]), [["nina", true], ["omar", true], ["pia", true]]);
   assert.ok(second.users.every((u) => u.stamp === undefined), "stamps stay out of the summary");
