@@ -171,13 +171,14 @@ function plainAddress(part: string): string | null {
 /** An address header as mailparser's text: display names quoted, encoded words and IDNs decoded. */
 export function addressText(value: string | undefined): string {
   if (!value) return "";
-  const flat = value.replace(/\r?\n[ \t]+/g, " ");
-  if (!flat.includes("xn--") && !flat.includes("=?") && !/[^\x20-\x7e\t]/.test(flat)) {
+  const flat = value.includes("\n") ? value.replace(/\r?\n[ \t]+/g, " ") : value;
+  const eightBit = /[^\x20-\x7e\t]/.test(flat);
+  if (!flat.includes("xn--") && !flat.includes("=?") && !eightBit) {
     const parts = flat.includes('"') ? [flat] : flat.split(",");
     const plain = parts.map(plainAddress);
     if (plain.every((p) => p !== null)) return plain.join(", ");
   }
-  const encoded = flat.includes("xn--") || /[^\x20-\x7e\t]/.test(flat) ? null : ENCODED_NAME.exec(flat);
+  const encoded = flat.includes("xn--") || eightBit ? null : ENCODED_NAME.exec(flat);
   if (encoded) {
     try {
       const name = wordDecoder()(encoded[2]);

@@ -50,6 +50,6 @@ function lineEndAt(text: string, from: number): number {
 /** A Date: header value as ms since the epoch (comments such as "(JST)" ignored), or null. */
 export function parseDateHeader(value: string | undefined): number | null {
   if (!value) return null;
-  const ms = Date.parse(value.replace(/\([^)]*\)/g, "").trim());
+  const ms = Date.parse((value.includes("(") ? value.replace(/\([^)]*\)/g, "") : value).trim());
   return Number.isNaN(ms) ? null : ms;
 }

@@ -173,3 +173,43 @@ test("headerFields finds names however they are spaced or cased, first value win
   assert.equal(f.get("x-long-header-name-of-forty-characters-or-so"), "long");
   assert.equal(f.has("cc"), false, "the body is not the header");
 });
+
+test("headerFields agrees with a line-by-line reading on random header blocks", () => {
+  // The reference: split into lines, one CR dropped before each LF, stop at the first empty
+  // line; a line that starts with a blank or tab continues the field above it.
+  const reference = (header: string, wanted: string[]) => {
+    const found = new Map<string, string>();
+    const lines = header.split("\n").map((l) => l.replace(/\r$/, ""));
+    for (let i = 0; i < lines.length && lines[i] !== ""; i++) {
+      const line = lines[i];
+      if (line[0] === " " || line[0] === "\t") continue;
+      const colon = line.indexOf(":");
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      if (!wanted.includes(name) || found.has(name)) continue;
+      let value = line.slice(colon + 1);
+      while (i + 1 < lines.length && (lines[i + 1][0] === " " || lines[i + 1][0] === "\t")) value += ` ${lines[++i].trim()}`;
+      found.set(name, value.trim());
+    }
+    return found;
+  };
+  const names = ["Subject", "SUBJECT", "subject", "From", "To", "Cc", "Date", "Received", "X-To", "Tox", "Message-ID", "\fDate", "Date\u000b", "\u00a0To", "Subjec"];
+  const values = ["", " x", "\ty", " a:b", "=?utf-8?q?z?=", " "];
+  const glue = [":", " :", "\t:", "", ": "];
+  let seed = 9;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const wanted = ["subject", "from", "to", "cc", "date", "message-id"];
+  for (let round = 0; round < 2000; round++) {
+    const lines: string[] = [];
+    for (let k = random(8); k >= 0; k--) {
+      lines.push(`${names[random(names.length)]}${glue[random(glue.length)]}${values[random(values.length)]}`);
+      if (random(3) === 0) lines.push(`${random(2) ? " " : "\t"}cont${random(9)}`);
+    }
+    if (random(4) === 0) lines.splice(random(lines.length + 1), 0, "");
+    const block = lines.join(random(2) ? "\r\n" : "\n");
+    assert.deepEqual(headerFields(block, wanted), reference(block, wanted), JSON.stringify(block));
+  }
+});
