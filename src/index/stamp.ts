@@ -50,8 +50,6 @@ export function stampHolds(maildir: string, stamp: Stamp): boolean {
  * answer, since it holds only while the index file it names is unchanged.
  */
 export const STATE_FILE = ".mailstore-index-state.json";
-/** Where earlier versions kept the stamps: removed on the first save. */
-const OLD_STATE_FILE = ".mailstore-index-state.sqlite";
 
 type StateFile = { version: 1; stamps: Record<string, Stamp> };
 
@@ -114,8 +112,9 @@ export class StampStore {
     fs.closeSync(fd);
     fs.renameSync(tmp, this.file);
     this.stamps = stamps;
-    const old = path.join(path.dirname(this.file), OLD_STATE_FILE);
-    for (const suffix of ["", "-wal", "-shm"]) {
+    // Earlier versions kept the stamps in SQLite, under the same name ending .sqlite.
+    const old = this.file.replace(/\.json$/, ".sqlite");
+    for (const suffix of old === this.file ? [] : ["", "-wal", "-shm"]) {
       if (fs.lstatSync(old + suffix, { throwIfNoEntry: false })?.isFile()) fs.rmSync(old + suffix, { force: true });
     }
   }
