@@ -10,7 +10,7 @@ import { inShard, type Shard } from "../maildir/shard.js";
 import { defaultJobs, EXIT, positiveInt, rootLayout, SHARD_HELP, selectShard } from "./common.js";
 import { makeProgress } from "./output.js";
 
-/** The tree's stamp store (one per shard); none, with a warning, where the root is read-only. */
+/** The tree's stamp store (one per shard); none, with a warning, where its file cannot be read (a symlink, say). */
 function openStamps(root: string, shard: Shard | undefined): StampStore | undefined {
   const file = path.join(root, shard ? STATE_FILE.replace(/\.json$/, `-${shard.index}-of-${shard.count}.json`) : STATE_FILE);
   try {
