@@ -172,13 +172,13 @@ function plainAddress(part: string): string | null {
 export function addressText(value: string | undefined): string {
   if (!value) return "";
   const flat = value.includes("\n") ? value.replace(/\r?\n[ \t]+/g, " ") : value;
-  const eightBit = /[^\x20-\x7e\t]/.test(flat);
-  if (!flat.includes("xn--") && !flat.includes("=?") && !eightBit) {
+  const idnOrEightBit = flat.includes("xn--") || /[^\x20-\x7e\t]/.test(flat);
+  if (!idnOrEightBit && !flat.includes("=?")) {
     const parts = flat.includes('"') ? [flat] : flat.split(",");
     const plain = parts.map(plainAddress);
     if (plain.every((p) => p !== null)) return plain.join(", ");
   }
-  const encoded = flat.includes("xn--") || eightBit ? null : ENCODED_NAME.exec(flat);
+  const encoded = idnOrEightBit ? null : ENCODED_NAME.exec(flat);
   if (encoded) {
     try {
       const name = wordDecoder()(encoded[2]);

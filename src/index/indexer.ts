@@ -190,8 +190,8 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
   if (!folder) throw new Error(`${folderDir}: not a folder of ${maildir}`);
   const id = (db.prepare("SELECT id FROM folders WHERE name = ?").pluck().get(folder.name) as number | undefined) ?? createFolder(db, folder.name).id;
   const insert = db.prepare(`${INSERT_MESSAGE} ON CONFLICT (folder_id, base) DO NOTHING`);
-  const uidNext = db.prepare("SELECT uid_next FROM folders WHERE id = ?").pluck();
-  const advance = db.prepare("UPDATE folders SET uid_next = ? WHERE id = ?");
+  const uidNext = db.prepare(UID_NEXT).pluck();
+  const advance = db.prepare(SET_UID_NEXT);
   const summary = emptySummary(maildir);
   return (messages) => {
     let added = 0;
@@ -262,24 +262,27 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
     }
   }
   const fresh = sortByDelivery([...disk.values()]);
-  const uidStart = (db.prepare("SELECT uid_next FROM folders WHERE id = ?").pluck().get(folderId) as number) ?? 1;
+  const uidStart = (db.prepare(UID_NEXT).pluck().get(folderId) as number) ?? 1;
   summary.added += fresh.length;
   // Batched transactions: a kill -9 leaves a consistent index that the next run completes.
   // uid_next moves with each batch of inserts, in the same transaction.
   for (let i = 0; i < work.length; i += BATCH) db.transaction(() => work.slice(i, i + BATCH).forEach((w) => w()))();
-  const insert = fresh.length > 0 ? db.prepare(INSERT_MESSAGE) : undefined;
-  const advance = fresh.length > 0 ? db.prepare("UPDATE folders SET uid_next = ? WHERE id = ?") : undefined;
-  for (let i = 0; insert && advance && i < fresh.length; i += BATCH) {
+  const insert = statement(INSERT_MESSAGE);
+  const advance = statement(SET_UID_NEXT);
+  for (let i = 0; i < fresh.length; i += BATCH) {
     const batch = fresh.slice(i, i + BATCH);
     db.transaction(() => {
       batch.forEach((entry, j) => {
-        insert.run(...rowValues(readMessage(dir, entry, summary), folderId, uidStart + i + j));
+        insert().run(...rowValues(readMessage(dir, entry, summary), folderId, uidStart + i + j));
       });
-      advance.run(uidStart + i + batch.length, folderId);
+      advance().run(uidStart + i + batch.length, folderId);
     })();
   }
   updateStats(db, folderId);
 }
+
+const UID_NEXT = "SELECT uid_next FROM folders WHERE id = ?";
+const SET_UID_NEXT = "UPDATE folders SET uid_next = ? WHERE id = ?";
 
 // Positional parameters: binding by name costs half as much again per row.
 const INSERT_MESSAGE = `INSERT INTO messages (folder_id, uid, base, subdir, info, flags, size, received, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, has_attachments, broken)
