@@ -48,6 +48,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "napi-util.h"
+
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
@@ -83,44 +85,8 @@ static int entries_grow(Entries *e) {
   return 0;
 }
 
-static const char *errno_code(int err) {
-  switch (err) {
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ENOTDIR: return "ENOTDIR";
-    case EISDIR: return "EISDIR";
-    case ELOOP: return "ELOOP";
-    case ENOMEM: return "ENOMEM";
-    case EEXIST: return "EEXIST";
-    case ENOTEMPTY: return "ENOTEMPTY";
-    case EINVAL: return "EINVAL";
-    case ENOSYS: return "ENOSYS";
-    case EXDEV: return "EXDEV";
-    case EBUSY: return "EBUSY";
-    case EROFS: return "EROFS";
-    case ENOSPC: return "ENOSPC";
-    case EDQUOT: return "EDQUOT";
-    default: return "EIO";
-  }
-}
 
-static napi_value throw_errno(napi_env env, int err, const char *path) {
-  char message[8500];
-  snprintf(message, sizeof message, "%s: %s", path, strerror(err));
-  napi_throw_error(env, errno_code(err), message);
-  return NULL;
-}
 
-/* A string argument into a caller's buffer; false (and a TypeError thrown) when missing or too long. */
-static int path_arg(napi_env env, napi_value value, char *out, size_t size) {
-  size_t len;
-  if (napi_get_value_string_utf8(env, value, out, size, &len) != napi_ok || len >= size - 1) {
-    napi_throw_type_error(env, NULL, "expected a path shorter than 4095 bytes");
-    return 0;
-  }
-  return 1;
-}
 
 /* ---- asynchronous jobs: one thread-pool job, one Promise ---- */
 
@@ -146,10 +112,8 @@ struct Job {
 };
 
 static void job_free(Job *j) {
-  if (j->names) for (size_t i = 0; i < j->n; i++) free(j->names[i]);
-  if (j->finals) for (size_t i = 0; i < j->n; i++) free(j->finals[i]);
-  free(j->names);
-  free(j->finals);
+  free_strings(j->names, j->n);
+  free_strings(j->finals, j->n);
   free(j->counts);
   free(j->subdirs);
   free(j->data);
@@ -201,30 +165,6 @@ static void job_fail(Job *j, int err, const char *a, const char *b) {
   else snprintf(j->where, sizeof j->where, "%s", a);
 }
 
-/* A JS array of strings copied into C strings; 0 (and an error thrown) on a bad element. */
-static int string_array(napi_env env, napi_value array, size_t n, char ***out) {
-  *out = calloc(n ? n : 1, sizeof(char *));
-  if (!*out) {
-    throw_errno(env, ENOMEM, "names");
-    return 0;
-  }
-  for (size_t i = 0; i < n; i++) {
-    napi_value v;
-    size_t len;
-    napi_get_element(env, array, (uint32_t)i, &v);
-    if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len >= 4096) {
-      napi_throw_type_error(env, NULL, "expected an array of names");
-      return 0;
-    }
-    (*out)[i] = malloc(len + 1);
-    if (!(*out)[i]) {
-      throw_errno(env, ENOMEM, "names");
-      return 0;
-    }
-    napi_get_value_string_utf8(env, v, (*out)[i], len + 1, &len);
-  }
-  return 1;
-}
 
 static void run_write_files(Job *j) {
   int dirfd = open(j->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -272,15 +212,6 @@ static void run_write_files(Job *j) {
   close(dirfd);
 }
 
-static int typed_array(napi_env env, napi_value value, napi_typedarray_type want, size_t n, void **data) {
-  napi_typedarray_type type;
-  size_t length;
-  if (napi_get_typedarray_info(env, value, &type, &length, data, NULL, NULL) != napi_ok || type != want || length < n) {
-    napi_throw_type_error(env, NULL, "bad typed array argument");
-    return 0;
-  }
-  return 1;
-}
 
 /*
  * The common start of a job's entry point: its arguments (at least `want`), a new Job running
@@ -454,14 +385,6 @@ static napi_value sync_fs(napi_env env, napi_callback_info info) {
   return j ? job_start(env, j, "mailstore.syncFs") : NULL;
 }
 
-static napi_value float64_array(napi_env env, const double *values, size_t n) {
-  napi_value buffer, array;
-  void *data;
-  if (napi_create_arraybuffer(env, n * sizeof(double), &data, &buffer) != napi_ok) return NULL;
-  if (n) memcpy(data, values, n * sizeof(double));
-  if (napi_create_typedarray(env, napi_float64_array, n, buffer, 0, &array) != napi_ok) return NULL;
-  return array;
-}
 
 static napi_value scan_dir(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -547,6 +470,7 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
 
 void crc32_register(napi_env env, napi_value exports);
 void find_from_register(napi_env env, napi_value exports);
+void read_heads_register(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
@@ -560,6 +484,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "syncFs", fn);
   crc32_register(env, exports);
   find_from_register(env, exports);
+  read_heads_register(env, exports);
   return exports;
 }
 

@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { headerFields, parseDateHeader } from "../util/rfc5322.js";
@@ -69,56 +68,8 @@ export interface IndexedHeaders {
   hasAttachments: boolean | null;
 }
 
-const HEADER_READ = 64 * 1024;
 const FIELDS = ["date", "from", "to", "cc", "subject", "message-id", "in-reply-to", "references", "content-type", "content-disposition"];
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-const scratch = Buffer.allocUnsafe(HEADER_READ);
-
-const LF_LF = Buffer.from("\n\n");
-const CRLF_CRLF = Buffer.from("\r\n\r\n");
-
-/** Where the header block of `view` ends (just past its blank line), or -1 if it has none yet. */
-function headerEnd(view: Buffer): number {
-  // Buffer needles: a string needle is converted on every call (~2 us each, per message).
-  const lf = view.indexOf(LF_LF);
-  // The CRLF form is looked for only before the LF one: in an LF message it would be searched
-  // for through the whole view (the body, up to 64 KB a message).
-  const crlf = (lf >= 0 ? view.subarray(0, lf + 3) : view).indexOf(CRLF_CRLF);
-  return lf >= 0 && (crlf < 0 || lf < crlf) ? lf + 1 : crlf >= 0 ? crlf + 2 : -1;
-}
-
-/** Reads a message file's header block only (up to the first blank line, at most 64 KB). */
-export function readHeaderBlock(fd: number): Buffer {
-  const buf = scratch;
-  let got = 0;
-  for (;;) {
-    const n = fs.readSync(fd, buf, got, Math.min(16 * 1024, HEADER_READ - got), got);
-    if (n === 0) break;
-    got += n;
-    const end = headerEnd(buf.subarray(0, got));
-    if (end >= 0) return Buffer.from(buf.subarray(0, end));
-    if (got >= HEADER_READ) break;
-  }
-  return Buffer.from(buf.subarray(0, got));
-}
-
-/**
- * The header block readHeaderBlock would read from a file holding `pieces`, taken from the
- * pieces instead (a copy: they may be reused).
- */
-export function headerBlockOf(pieces: Buffer[]): Buffer {
-  const head: Buffer[] = [];
-  let size = 0;
-  for (const piece of pieces) {
-    if (size >= HEADER_READ) break;
-    head.push(piece.subarray(0, HEADER_READ - size));
-    size += head[head.length - 1].length;
-  }
-  const view = head.length === 1 ? head[0] : Buffer.concat(head);
-  const end = headerEnd(view);
-  return Buffer.from(view.subarray(0, end >= 0 ? end : view.length));
-}
 
 /** Raw 8-bit header text: UTF-8 where it is valid, Latin-1 otherwise (never throws). */
 function text(block: Buffer): string {

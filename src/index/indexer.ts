@@ -5,7 +5,8 @@ import { type MessageFile, messageFileOf, messageFiles } from "../maildir/scan.j
 import { envNumber } from "../util/env.js";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders } from "./folders.js";
-import { type IndexedHeaders, parseHeaders, readHeaderBlock } from "./headers.js";
+import { type IndexedHeaders, parseHeaders } from "./headers.js";
+import { type MessageHead, readHeads } from "./heads.js";
 import { type Stamp, stampOf } from "./stamp.js";
 
 export { listFolders };
@@ -199,7 +200,7 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
       let uid = uidNext.get(id) as number;
       for (const m of messages) {
         const block = Buffer.from(m.header.buffer, m.header.byteOffset, m.header.byteLength);
-        const row = readMessage(folderDir, messageFileOf(m.name, m.subdir), summary, { block, size: m.size, received: m.received });
+        const row = readMessage(messageFileOf(m.name, m.subdir), summary, { block, size: m.size, received: m.received, failed: false });
         if (insert.run(...rowValues(row, id, uid)).changes > 0) {
           uid++;
           added++;
@@ -254,7 +255,7 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
     } else {
       disk.delete(row.base);
       if (full) {
-        work.push(() => refresh().run({ ...readMessage(dir, entry, summary), folder: folderId, uid: row.uid }));
+        work.push(() => refresh().run({ ...readMessage(entry, summary, readHeads(dir, [fileOf(entry)])[0]), folder: folderId, uid: row.uid }));
       } else if (entry.subdir !== row.subdir || entry.info !== row.info) {
         work.push(() => rename().run(entry.subdir, entry.info, flagLetters(entry.info), folderId, row.uid));
         summary.renamed++;
@@ -271,14 +272,20 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
   const advance = statement(SET_UID_NEXT);
   for (let i = 0; i < fresh.length; i += BATCH) {
     const batch = fresh.slice(i, i + BATCH);
+    const heads = readHeads(dir, batch.map(fileOf));
     db.transaction(() => {
       batch.forEach((entry, j) => {
-        insert().run(...rowValues(readMessage(dir, entry, summary), folderId, uidStart + i + j));
+        insert().run(...rowValues(readMessage(entry, summary, heads[j]), folderId, uidStart + i + j));
       });
       advance().run(uidStart + i + batch.length, folderId);
     })();
   }
   updateStats(db, folderId);
+}
+
+/** A message file's name relative to its folder. */
+function fileOf(entry: MessageFile): string {
+  return `${entry.subdir}/${entry.name}`;
 }
 
 const UID_NEXT = "SELECT uid_next FROM folders WHERE id = ?";
@@ -294,38 +301,20 @@ function rowValues(r: MessageRow, folderId: number, uid: number): unknown[] {
   return [folderId, uid, r.base, r.subdir, r.info, r.flags, r.size, r.received, r.date, r.from, r.to, r.cc, r.subject, r.messageId, r.inReplyTo, r.references, r.hasAttachments, r.broken];
 }
 
-/**
- * A message's row. Its header block, size and mtime are read from the file, or given by the
- * caller that just wrote it.
- */
-function readMessage(dir: string, entry: MessageFile, summary: IndexSummary, given?: { block: Buffer; size: number; received: number }) {
+/** A message's row, from its head: read from the file, or given by the caller that just wrote it. */
+function readMessage(entry: MessageFile, summary: IndexSummary, head: MessageHead) {
   const sized = /,S=(\d+)/.exec(entry.name);
+  const size = sized ? Number(sized[1]) : head.size;
   let headers: IndexedHeaders | null = null;
-  let size = sized ? Number(sized[1]) : 0;
-  let received = 0;
-  let broken = 0;
-  try {
-    let block: Buffer;
-    if (given) {
-      received = given.received;
-      if (!sized) size = given.size;
-      block = given.block;
-    } else {
-      const fd = fs.openSync(path.join(dir, entry.subdir, entry.name), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-      try {
-        const st = fs.fstatSync(fd);
-        received = Math.floor(st.mtimeMs);
-        if (!sized) size = st.size;
-        block = readHeaderBlock(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+  let broken = head.failed ? 1 : 0;
+  if (!broken) {
+    try {
+      headers = parseHeaders(head.block);
+      // Broken: empty, or not one header field in the header block (binary, or a bare body).
+      if (!/^[\x21-\x39\x3b-\x7e]+[ \t]*:/m.test(head.block.toString("latin1"))) broken = 1;
+    } catch {
+      broken = 1;
     }
-    headers = parseHeaders(block);
-    // Broken: empty, or not one header field in the header block (binary, or a bare body).
-    if (!/^[\x21-\x39\x3b-\x7e]+[ \t]*:/m.test(block.toString("latin1"))) broken = 1;
-  } catch {
-    broken = 1;
   }
   if (broken) summary.broken++;
   const h = headers ?? parseHeaders(Buffer.alloc(0));
@@ -335,7 +324,7 @@ function readMessage(dir: string, entry: MessageFile, summary: IndexSummary, giv
     info: entry.info,
     flags: flagLetters(entry.info),
     size,
-    received,
+    received: head.received,
     date: h.date,
     from: h.from,
     to: h.to,

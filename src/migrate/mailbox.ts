@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { headerBlockOf } from "../index/headers.js";
+import { headerBlockOf } from "../index/heads.js";
 import type { FedMessage } from "../index/indexer.js";
 import { ensureDirUnder, ensureMaildir, type Owner } from "../maildir/dirs.js";
 import { FolderWriter, type SyncPolicy } from "../maildir/delivery.js";

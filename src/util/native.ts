@@ -20,6 +20,8 @@ interface Addon {
   crc32Fast: boolean;
   /** See native/find-from.c: buffer.subarray(0, to).indexOf("From ", from), faster. */
   findFrom: (buffer: Buffer, from: number, to: number) => number;
+  /** See native/read-heads.c: many message files' header blocks, sizes and mtimes in one call. */
+  readHeads: (dir: string, names: string[], limit: number) => { blocks: Buffer; meta: Float64Array };
 }
 
 let loaded: Addon | null | undefined;
@@ -35,7 +37,7 @@ export function nativeAddon(): Addon | null {
   try {
     const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
-    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "crc32", "findFrom"] as const).every((f) => typeof addon[f] === "function");
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "crc32", "findFrom", "readHeads"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
   } catch {
     loaded = null;
