@@ -111,9 +111,9 @@ test("the fast path for plain address headers gives mailparser's text exactly", 
 
 test("the fast word decoder gives libmime's text exactly", async () => {
   const { createRequire } = await import("node:module");
-  const { fastWordDecoder } = await import("../../src/index/headers.js");
+  const { fastWordDecoder, libmimeJapanese } = await import("../../src/index/headers.js");
   const libmime = createRequire(import.meta.url)("libmime");
-  const fast = fastWordDecoder(libmime);
+  const fast = fastWordDecoder(libmime, libmimeJapanese());
   const crafted = [
     "=?us-ascii?Q?Re=3A_the_plan?=",
     "=?US-ASCII?B?SGVsbG8gd29ybGQ=?=",
@@ -130,6 +130,20 @@ test("the fast word decoder gives libmime's text exactly", async () => {
     "=?utf-8?Q?split_=C3?= =?utf-8?Q?=A9?=",
     "=?us-ascii?Q?a?==?us-ascii?Q?b?=",
     "=?ISO-2022-JP?B?GyRCJCIbKEI=?=",
+    "=?iso-2022-jp?b?GyRCJCIbKEI=?= =?iso-2022-jp?B?GyRCJCQbKEI=?=",
+    "=?iso-2022-jp?B?GyRCJCI=?= =?iso-2022-jp?B?GyhC?=",
+    "=?ISO-2022-JP?Q?=1B$B$\"=1B(B?=",
+    "=?iso-2022-jp*ja?B?GyRCJCIbKEI=?=",
+    "=?ISO-2022-JP-2?B?GyRCJCIbKEI=?=",
+    "=?iso2022jp?B?GyRCJCIbKEI=?=",
+    "=?JIS?B?GyRCJCIbKEI=?=",
+    "=?csISO2022JP?B?GyRCJCIbKEI=?=",
+    "=?EUC-JP?B?pKI=?=",
+    "=?eucjp?B?pKI=?=",
+    "=?ISO-2022-JP?B?gIGCg+k=?=",
+    "=?ISO-2022-JP?B?not*base64?=",
+    "=?ISO-2022-JP?B??=",
+    "=?iso-2022-jp?B?GyRCJCIbKEI=?= =?utf-8?B?w6k=?= =?iso-2022-jp?B?GyRCJCQbKEI=?=",
     "=?utf-7?Q?+ADw-x+AD4-?=",
     "=?x-unknown?Q?ascii?=",
     "=?us-ascii?B?not*base64?=",
