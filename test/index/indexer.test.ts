@@ -4,7 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { INDEX_FILE } from "../../src/index/db.js";
-import { indexMaildir } from "../../src/index/indexer.js";
+import { indexMaildir, storedFiles } from "../../src/index/indexer.js";
 import { listMessages, mailboxStat } from "../../src/index/query.js";
 import { userMaildir } from "../../src/maildir/layout.js";
 import { migrateMailbox, type MigrateOptions } from "../../src/migrate/mailbox.js";
@@ -131,4 +131,24 @@ test("broken files are indexed with what can be read and counted; a damaged inde
   assert.deepEqual(rebuilt.uidValidityChanged, ["INBOX"]);
   assert.equal(mailboxStat("nina", maildir).messages, 4);
   assert.ok(fs.readdirSync(maildir).some((n) => n.startsWith(`${INDEX_FILE}.damaged-`)));
+});
+
+test("stored file names are read back whole, page by page, and a name the fast read cannot split is read again as rows", async () => {
+  const maildir = await mailbox(9, Array.from({ length: 9 }, (_, i) => (i % 3 ? "Status: RO\n" : "")));
+  indexMaildir(maildir);
+  const db = new Database(path.join(maildir, INDEX_FILE));
+  try {
+    const plain = () => db.prepare("SELECT uid, base, subdir, info FROM messages WHERE folder_id = 1 ORDER BY uid").all();
+    assert.equal(plain().length, 9);
+    for (const pageRows of [1, 2, 4, 9, 50]) assert.deepEqual(storedFiles(db, 1, pageRows), plain(), `pages of ${pageRows}`);
+    // Rows written by something else, with "/" in names: four in all, so the whole string
+    // still splits into fields of four, misaligned.
+    db.prepare("UPDATE messages SET base = 'odd/name' WHERE uid = 3").run();
+    db.prepare("UPDATE messages SET base = 'two/more/parts' WHERE uid = 4").run();
+    db.prepare("UPDATE messages SET info = '2,/S' WHERE uid = 7").run();
+    for (const pageRows of [2, 4, 50]) assert.deepEqual(storedFiles(db, 1, pageRows), plain(), `pages of ${pageRows}, odd names`);
+    assert.deepEqual(storedFiles(db, 2), [], "a folder without rows");
+  } finally {
+    db.close();
+  }
 });
