@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { emptyMailboxResult, type MailboxResult, type MailboxTask } from "../migrate/mailbox.js";
+import { emptyMailboxResult, type MailboxResult, type MailboxTask } from "../migrate/task.js";
 import { runPool } from "../migrate/pool.js";
 import { inShard } from "../maildir/shard.js";
 import { defaultJobs, EXIT, selectShard } from "./common.js";

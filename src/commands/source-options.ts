@@ -2,8 +2,8 @@ import fs from "node:fs";
 import type { Command } from "commander";
 import { Option } from "../util/commander.js";
 import type { Owner } from "../maildir/dirs.js";
-import { MBOX_FORMATS, type MboxFormat } from "../mbox/reader.js";
-import type { MigrateOptions } from "../migrate/mailbox.js";
+import { MBOX_FORMATS, type MboxFormat } from "../mbox/formats.js";
+import type { MigrateOptions } from "../migrate/task.js";
 import { positiveInt, rootLayout, SHARD_HELP } from "./common.js";
 import { UsageError } from "./sources.js";
 

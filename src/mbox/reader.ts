@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import { type Envelope, isHeaderLine, parseFromLine } from "./from-line.js";
 import { Unquoter, type Unquoting } from "./unquote.js";
+import type { MboxFormat } from "./formats.js";
 import { FileWindow } from "./window.js";
 
-export type MboxFormat = "auto" | "mboxo" | "mboxrd" | "mboxcl" | "mboxcl2";
-export const MBOX_FORMATS: MboxFormat[] = ["auto", "mboxo", "mboxrd", "mboxcl", "mboxcl2"];
+export { MBOX_FORMATS, type MboxFormat } from "./formats.js";
 
 export interface MboxMessage {
   /** File offset of the From_ line. */

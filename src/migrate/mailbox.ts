@@ -2,70 +2,25 @@ import fs from "node:fs";
 import path from "node:path";
 import { headerBlockOf } from "../index/heads.js";
 import type { FedMessage } from "../index/indexer.js";
-import { ensureDirUnder, ensureMaildir, type Owner } from "../maildir/dirs.js";
-import { FolderWriter, type SyncPolicy } from "../maildir/delivery.js";
+import { ensureDirUnder, ensureMaildir } from "../maildir/dirs.js";
+import { FolderWriter } from "../maildir/delivery.js";
 import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
 import { KeywordTable } from "../maildir/keywords.js";
-import { type Fanout, folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
+import { folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
 import { baseOf, finalName, NameGenerator } from "../maildir/names.js";
 import { messageFiles } from "../maildir/scan.js";
 import { lockSource } from "../mbox/lock.js";
-import { type MboxFormat, MboxReader } from "../mbox/reader.js";
+import { MboxReader } from "../mbox/reader.js";
 import { crc32 } from "../util/crc32.js";
 import { envNumber } from "../util/env.js";
 import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
 import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
+import { emptyMailboxResult, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn } from "./task.js";
 
-export interface MailboxTask {
-  source: string;
-  user: string;
-  /** Maildir++ folder ("Archive/2019"); INBOX when absent. */
-  folder?: string;
-}
+export { emptyMailboxResult, type MailboxResult, type MailboxStatus, type MailboxTask, type MigrateOptions, type ProgressFn, resultBase } from "./task.js";
 
-export interface MigrateOptions {
-  root: string;
-  fanout: Fanout;
-  format: MboxFormat;
-  sync: SyncPolicy;
-  dryRun: boolean;
-  followSymlinks: boolean;
-  /** Owner of what is created; default (as root): the source file's uid:gid. */
-  owner?: Owner;
-  lockTimeoutMs: number;
-  /** Messages per flushed batch. */
-  batchMessages?: number;
-  /** Bring the user's index (mailstore.sqlite) up to date after delivering (default true). */
-  index?: boolean;
-}
-
-export type MailboxStatus = "migrated" | "resumed" | "unchanged" | "planned" | "failed";
-
-export interface MailboxResult {
-  user: string;
-  source: string;
-  folder: string;
-  target: string;
-  status: MailboxStatus;
-  /** Messages delivered by this run (planned, in a dry run). */
-  messages: number;
-  /** Bytes delivered by this run (content bytes, as in the Maildir files). */
-  bytes: number;
-  /** Messages delivered by earlier runs of this source. */
-  previous: number;
-  skippedPseudo: number;
-  seconds: number;
-  warnings: string[];
-  /** Whether the user's index was brought up to date after this mailbox. */
-  indexed?: boolean;
-  /** How: filled while delivering (a large source), or by a scan after it. */
-  indexedBy?: "delivery" | "scan";
-  error?: string;
-}
-
-export type ProgressFn = (bytesRead: number, messages: number) => void;
 
 /**
  * Sources with at least this much left to read fill their index during delivery (see
@@ -82,23 +37,6 @@ function feedMinBytes(): number {
 const WHOLE_LIMIT = 1024 * 1024;
 
 export class SourceChangedError extends Error {}
-
-/** The fields every per-mailbox result starts with: failed until the work says otherwise. */
-export function resultBase(task: MailboxTask) {
-  return { user: task.user, source: task.source, folder: task.folder ?? "INBOX", target: "", status: "failed" as const };
-}
-
-export function emptyMailboxResult(task: MailboxTask): MailboxResult {
-  return {
-    ...resultBase(task),
-    messages: 0,
-    bytes: 0,
-    previous: 0,
-    skippedPseudo: 0,
-    seconds: 0,
-    warnings: [],
-  };
-}
 
 /** The user's Maildir and the folder's directory in it; throws on names that cannot be paths. */
 export function resolveTarget(task: MailboxTask, opts: Pick<MigrateOptions, "root" | "fanout">): { maildir: string; folderDir: string } {

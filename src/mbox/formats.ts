@@ -1,0 +1,2 @@
+export type MboxFormat = "auto" | "mboxo" | "mboxrd" | "mboxcl" | "mboxcl2";
+export const MBOX_FORMATS: MboxFormat[] = ["auto", "mboxo", "mboxrd", "mboxcl", "mboxcl2"];

@@ -1,0 +1,73 @@
+import type { Owner } from "../maildir/dirs.js";
+import type { SyncPolicy } from "../maildir/delivery.js";
+import type { Fanout } from "../maildir/layout.js";
+import type { MboxFormat } from "../mbox/formats.js";
+
+// A migration's task, options and result: what the CLI's main thread needs of a migration
+// without loading the code that does it (that runs in worker threads).
+
+export interface MailboxTask {
+  source: string;
+  user: string;
+  /** Maildir++ folder ("Archive/2019"); INBOX when absent. */
+  folder?: string;
+}
+
+export interface MigrateOptions {
+  root: string;
+  fanout: Fanout;
+  format: MboxFormat;
+  sync: SyncPolicy;
+  dryRun: boolean;
+  followSymlinks: boolean;
+  /** Owner of what is created; default (as root): the source file's uid:gid. */
+  owner?: Owner;
+  lockTimeoutMs: number;
+  /** Messages per flushed batch. */
+  batchMessages?: number;
+  /** Bring the user's index (mailstore.sqlite) up to date after delivering (default true). */
+  index?: boolean;
+}
+
+export type MailboxStatus = "migrated" | "resumed" | "unchanged" | "planned" | "failed";
+
+export interface MailboxResult {
+  user: string;
+  source: string;
+  folder: string;
+  target: string;
+  status: MailboxStatus;
+  /** Messages delivered by this run (planned, in a dry run). */
+  messages: number;
+  /** Bytes delivered by this run (content bytes, as in the Maildir files). */
+  bytes: number;
+  /** Messages delivered by earlier runs of this source. */
+  previous: number;
+  skippedPseudo: number;
+  seconds: number;
+  warnings: string[];
+  /** Whether the user's index was brought up to date after this mailbox. */
+  indexed?: boolean;
+  /** How: filled while delivering (a large source), or by a scan after it. */
+  indexedBy?: "delivery" | "scan";
+  error?: string;
+}
+
+export type ProgressFn = (bytesRead: number, messages: number) => void;
+
+/** The fields every per-mailbox result starts with: failed until the work says otherwise. */
+export function resultBase(task: MailboxTask) {
+  return { user: task.user, source: task.source, folder: task.folder ?? "INBOX", target: "", status: "failed" as const };
+}
+
+export function emptyMailboxResult(task: MailboxTask): MailboxResult {
+  return {
+    ...resultBase(task),
+    messages: 0,
+    bytes: 0,
+    previous: 0,
+    skippedPseudo: 0,
+    seconds: 0,
+    warnings: [],
+  };
+}
