@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { emptyMailboxResult, type MailboxResult, type MailboxTask } from "../migrate/task.js";
+import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask } from "../migrate/task.js";
 import { runPool } from "../migrate/pool.js";
 import { inShard } from "../maildir/shard.js";
 import { defaultJobs, EXIT, selectShard } from "./common.js";
@@ -24,6 +24,8 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   const options = buildOptions(cli, !cli.dryRun);
   const started = Date.now();
   const sizes = tasks.map((t) => sourceBytes([t.source]));
+  // A source large enough to be indexed as it is delivered gets its feed thread started early.
+  const prestartFeed = !options.dryRun && options.index !== false && sizes.some((size) => size >= feedMinBytes());
   const progress = makeProgress(sizes.reduce((a, b) => a + b, 0), cli.progress && !cli.json && process.stderr.isTTY === true);
   // Bytes read per mailbox: a failed (or unchanged) one is credited with the rest of its file,
   // so the bar ends at 100%.
@@ -31,7 +33,7 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   const results = await runPool<MailboxTask, MailboxResult>(
     new URL("../migrate/worker.js", import.meta.url),
     tasks,
-    { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "migrate", options }, keyOf: (t) => t.user, crashed: (task, error) => crashedResult(task, error) },
+    { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "migrate", options, prestartFeed }, keyOf: (t) => t.user, crashed: (task, error) => crashedResult(task, error) },
     {
       progress: (i, bytes, messages) => {
         consumed.set(i, (consumed.get(i) ?? 0) + bytes);

@@ -1,6 +1,7 @@
 import { parentPort } from "node:worker_threads";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { type PackedRows, unpackRows } from "./feed.js";
+import { loadDecoders } from "./headers.js";
 import { emptySummary, type FedMessage, type IndexSummary, messageAppender, stamped, syncIndex, withIndex } from "./indexer.js";
 
 /**
@@ -10,6 +11,8 @@ import { emptySummary, type FedMessage, type IndexSummary, messageAppender, stam
  */
 const port = parentPort;
 if (!port) throw new Error("feed-worker.ts runs only as a worker thread");
+// This thread is started for a large mailbox (or ahead of one): it will need the decoders.
+loadDecoders();
 
 type Message = { id: number } & ({ type: "open"; maildir: string; folderDir: string } | { type: "rows"; rows: PackedRows } | { type: "finish" } | { type: "abort" });
 

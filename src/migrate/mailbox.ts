@@ -12,26 +12,14 @@ import { messageFiles } from "../maildir/scan.js";
 import { lockSource } from "../mbox/lock.js";
 import { MboxReader } from "../mbox/reader.js";
 import { crc32 } from "../util/crc32.js";
-import { envNumber } from "../util/env.js";
 import { headerFields, parseDateHeader } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
 import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
-import { emptyMailboxResult, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn } from "./task.js";
+import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn } from "./task.js";
 
 export { emptyMailboxResult, type MailboxResult, type MailboxStatus, type MailboxTask, type MigrateOptions, type ProgressFn, resultBase } from "./task.js";
 
-
-/**
- * Sources with at least this much left to read fill their index during delivery (see
- * index/feed.ts); smaller ones are indexed by a scan after delivery, which costs them as
- * much (measured: 200 mailboxes of 0.5 MB, 6.1 s fed against 6.0 s scanned) and spares a
- * host of small mailboxes the feed thread (~0.3 s of CPU to start, ~25 MB).
- * MAILSTORE_INDEX_FEED_MIN_BYTES overrides it.
- */
-function feedMinBytes(): number {
-  return envNumber("MAILSTORE_INDEX_FEED_MIN_BYTES", 32 * 1024 * 1024);
-}
 
 /** Messages up to this size are written whole on the thread pool. */
 const WHOLE_LIMIT = 1024 * 1024;

@@ -2,6 +2,7 @@ import type { Owner } from "../maildir/dirs.js";
 import type { SyncPolicy } from "../maildir/delivery.js";
 import type { Fanout } from "../maildir/layout.js";
 import type { MboxFormat } from "../mbox/formats.js";
+import { envNumber } from "../util/env.js";
 
 // A migration's task, options and result: what the CLI's main thread needs of a migration
 // without loading the code that does it (that runs in worker threads).
@@ -70,4 +71,15 @@ export function emptyMailboxResult(task: MailboxTask): MailboxResult {
     seconds: 0,
     warnings: [],
   };
+}
+
+/**
+ * Sources with at least this much left to read fill their index during delivery (see
+ * index/feed.ts); smaller ones are indexed by a scan after delivery, which costs them as
+ * much (measured: 200 mailboxes of 0.5 MB, 6.1 s fed against 6.0 s scanned) and spares a
+ * host of small mailboxes the feed thread (~0.3 s of CPU to start, ~25 MB).
+ * MAILSTORE_INDEX_FEED_MIN_BYTES overrides it.
+ */
+export function feedMinBytes(): number {
+  return envNumber("MAILSTORE_INDEX_FEED_MIN_BYTES", 32 * 1024 * 1024);
 }

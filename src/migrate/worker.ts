@@ -2,9 +2,11 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { MailboxTask, MigrateOptions } from "./mailbox.js";
 
 /** Runs migrate, verify or index tasks sent by the pool, reporting progress at most every 100 ms. */
-const shared = workerData as { mode: "migrate" | "verify" | "index"; options: MigrateOptions & { full?: boolean; lockWaitMs?: number } };
+const shared = workerData as { mode: "migrate" | "verify" | "index"; options: MigrateOptions & { full?: boolean; lockWaitMs?: number }; prestartFeed?: boolean };
 const port = parentPort;
 if (!port) throw new Error("worker.ts runs only as a worker thread");
+// A large source will be indexed as it is delivered: start the feed thread while this one loads.
+if (shared.prestartFeed) void import("../index/feed.js").then((feed) => feed.startFeedThread()).catch(() => undefined);
 
 port.on("message", async ({ index, task }: { index: number; task: MailboxTask }) => {
   let bytes = 0;
