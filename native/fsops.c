@@ -471,6 +471,7 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
 void crc32_register(napi_env env, napi_value exports);
 void find_from_register(napi_env env, napi_value exports);
 void read_heads_register(napi_env env, napi_value exports);
+void header_fields_register(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
@@ -485,6 +486,7 @@ static napi_value init(napi_env env, napi_value exports) {
   crc32_register(env, exports);
   find_from_register(env, exports);
   read_heads_register(env, exports);
+  header_fields_register(env, exports);
   return exports;
 }
 

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import path from "node:path";
-import { headerFields, parseDateHeader } from "../util/rfc5322.js";
+import { headerFieldsOf, parseDateHeader } from "../util/rfc5322.js";
 
 // Loaded on first use, each on its own: a run that finds nothing new (the nightly no-change
 // case) parses no header at all, and most headers need neither. The address parser is loaded
@@ -119,16 +119,6 @@ export interface IndexedHeaders {
 }
 
 const FIELDS = ["date", "from", "to", "cc", "subject", "message-id", "in-reply-to", "references", "content-type", "content-disposition"];
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** Raw 8-bit header text: UTF-8 where it is valid, Latin-1 otherwise (never throws). */
-function text(block: Buffer): string {
-  try {
-    return utf8.decode(block);
-  } catch {
-    return block.toString("latin1");
-  }
-}
 
 function decode(value: string | undefined): string {
   if (!value) return "";
@@ -202,7 +192,7 @@ export function addressTextByParser(value: string): string {
 }
 
 export function parseHeaders(block: Buffer): IndexedHeaders {
-  const f = headerFields(text(block), FIELDS);
+  const f = headerFieldsOf(block, FIELDS);
   const type = (f.get("content-type") ?? "").toLowerCase();
   const disposition = (f.get("content-disposition") ?? "").toLowerCase();
   let hasAttachments: boolean | null = null;

@@ -1,4 +1,4 @@
-import { headerFields } from "../util/rfc5322.js";
+import { headerFieldsOf } from "../util/rfc5322.js";
 
 /**
  * Maildir flags from the mbox bookkeeping headers (see docs/flags.md):
@@ -14,9 +14,10 @@ export interface MboxFlags {
 }
 
 const X_STATUS_MAP: Record<string, string> = { A: "R", F: "F", D: "T", T: "D" };
+const FIELDS = ["status", "x-status", "x-keywords"];
 
 export function flagsFromHeader(header: Buffer): MboxFlags {
-  const fields = headerFields(header.toString("latin1"), ["status", "x-status", "x-keywords"]);
+  const fields = headerFieldsOf(header, FIELDS, { latin1: true });
   const letters = new Set<string>();
   const status = fields.get("status") ?? "";
   if (status.includes("R")) letters.add("S");

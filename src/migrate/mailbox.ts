@@ -12,7 +12,7 @@ import { messageFiles } from "../maildir/scan.js";
 import { lockSource } from "../mbox/lock.js";
 import { MboxReader } from "../mbox/reader.js";
 import { crc32 } from "../util/crc32.js";
-import { headerFields, parseDateHeader } from "../util/rfc5322.js";
+import { headerFieldsOf, parseDateHeader } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
 import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
@@ -90,6 +90,8 @@ export function crcOfPrefix(fd: number, length: number): number {
   return crc;
 }
 
+const DATE_FIELD = ["date"];
+
 /**
  * The received time: the From_ line date, else the Date header, else the source's mtime, in
  * whole seconds (IMAP's INTERNALDATE has no finer grain). Whole seconds also survive the
@@ -97,7 +99,7 @@ export function crcOfPrefix(fd: number, length: number): number {
  * stat and agree with a scan.
  */
 export function receivedTime(envelopeDate: Date | null, header: Buffer, fallback: Date): Date {
-  const ms = envelopeDate ? envelopeDate.getTime() : parseDateHeader(headerFields(header.toString("latin1"), ["date"]).get("date"));
+  const ms = envelopeDate ? envelopeDate.getTime() : parseDateHeader(headerFieldsOf(header, DATE_FIELD, { latin1: true }).get("date"));
   return new Date(Math.floor((ms ?? fallback.getTime()) / 1000) * 1000);
 }
 

@@ -22,6 +22,8 @@ interface Addon {
   findFrom: (buffer: Buffer, from: number, to: number) => number;
   /** See native/read-heads.c: many message files' header blocks, sizes and mtimes in one call. */
   readHeads: (dir: string, names: string[], limit: number) => { blocks: Buffer; meta: Float64Array };
+  /** See native/header-fields.c: where wanted fields' values lie in a header block's bytes. */
+  headerFields: (block: Buffer, names: string, spans: Int32Array, mode: 0 | 1) => 0 | 1 | 2;
 }
 
 let loaded: Addon | null | undefined;
@@ -37,7 +39,7 @@ export function nativeAddon(): Addon | null {
   try {
     const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
-    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "crc32", "findFrom", "readHeads"] as const).every((f) => typeof addon[f] === "function");
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "crc32", "findFrom", "readHeads", "headerFields"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
   } catch {
     loaded = null;

@@ -1,3 +1,5 @@
+import { nativeAddon } from "./native.js";
+
 /**
  * The first value of each wanted field, unfolded (a field's continuation lines joined).
  * Lines end at LF, with one CR before it dropped; the header ends at the first empty line.
@@ -40,6 +42,54 @@ export function headerFields(header: string, wanted: string[]): Map<string, stri
     pos = eol + 1;
   }
   return found;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A header block's text: UTF-8 where the whole block is valid UTF-8, Latin-1 otherwise (never throws). */
+export function headerText(block: Buffer): string {
+  try {
+    return utf8.decode(block);
+  } catch {
+    return block.toString("latin1");
+  }
+}
+
+const spans = new Int32Array(64);
+const joinedNames = new WeakMap<string[], string>();
+
+/**
+ * headerFields over a header block's bytes, read as headerText reads them (`latin1`: always
+ * as Latin-1). Native where the addon is (native/header-fields.c finds the values' bytes and
+ * only those are decoded); the two give the same fields, a test holds them to it.
+ */
+export function headerFieldsOf(block: Buffer, wanted: string[], opts: { latin1?: boolean } = {}): Map<string, string> {
+  const addon = nativeAddon();
+  if (!addon || wanted.length > spans.length / 2) return headerFields(opts.latin1 ? block.toString("latin1") : headerText(block), wanted);
+  let names = joinedNames.get(wanted);
+  if (names === undefined) joinedNames.set(wanted, (names = wanted.join(",")));
+  const read = addon.headerFields(block, names, spans, opts.latin1 ? 0 : 1);
+  // Read as Latin-1 or all ASCII, a byte offset is a character offset: one decoding serves
+  // every field. Read as UTF-8 with other characters, each value is decoded on its own.
+  const text = read === 1 ? null : block.toString("latin1");
+  const found = new Map<string, string>();
+  for (let k = 0; k < wanted.length; k++) {
+    const start = spans[2 * k];
+    if (start < 0) continue;
+    const end = spans[2 * k + 1];
+    found.set(wanted[k], unfold(text === null ? block.toString("utf8", start, end) : text.slice(start, end)));
+  }
+  return found;
+}
+
+/** A field's value from its raw lines (LF-separated, each maybe ending in CR), as headerFields joins them. */
+function unfold(raw: string): string {
+  // One line: the CR that headerFields drops is whitespace that trim() drops anyway.
+  if (!raw.includes("\n")) return raw.trim();
+  const lines = raw.split("\n");
+  let value = lines[0].endsWith("\r") ? lines[0].slice(0, -1) : lines[0];
+  for (let i = 1; i < lines.length; i++) value += ` ${lines[i].trim()}`;
+  return value.trim();
 }
 
 function lineEndAt(text: string, from: number): number {
