@@ -122,7 +122,7 @@ export class Batches<Extra = never> {
       this.hooks.beforePublish();
       this.journal.recordPending(this.sourceId, rows);
       await this.writer.publish(staged);
-      this.journal.markDone(this.sourceId, rows[0].seq, rows[rows.length - 1].seq);
+      this.journal.markDone(this.sourceId, rows[0].seq);
       await this.hooks.afterPublish?.(extras);
     });
     this.previous.catch(() => undefined);

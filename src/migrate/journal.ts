@@ -5,13 +5,18 @@ import { assertPlainDbFiles } from "../maildir/dirs.js";
 /**
  * The per-Maildir migration journal (<maildir>/mailstore-journal.sqlite).
  * A batch of messages is written to tmp/, flushed, recorded here as "pending" with its final
- * names, moved into new/ or cur/, then marked "done". After a crash, a pending row is done if
- * its file is in place and is delivered again otherwise, so every message lands exactly once.
- * Each row keeps the CRC-32 of the source up to the message's end: a rerun checks that this
+ * names, moved into new/ or cur/, then marked "done". After a crash, a pending message is done
+ * if its file is in place and is delivered again otherwise, so every message lands exactly
+ * once. Each message keeps the CRC-32 of the source up to its end: a rerun checks that this
  * prefix is unchanged before it continues after it.
+ *
+ * One row per batch (its messages as a JSON array), not one per message: a row per message
+ * cost the reading thread ~20 us a message (30,000 messages: ~0.6 s of a 4.7 s migration),
+ * a row per batch ~1,000 times fewer statements. Schema 1 (a row per message) is converted
+ * when a journal is opened for writing.
  */
 export const JOURNAL_FILE = "mailstore-journal.sqlite";
-const SCHEMA_VERSION = "1";
+const SCHEMA_VERSION = "2";
 
 export interface SourceIdentity {
   dev: string;
@@ -41,11 +46,17 @@ export interface MessageRow {
 
 export class Journal {
   readonly db: Database.Database;
+  /** A schema 1 journal opened read-only: one row per message, in table messages. */
+  private perMessage = false;
 
   constructor(maildir: string, opts: { durable: boolean; readonly?: boolean }) {
     assertPlainDbFiles(path.join(maildir, JOURNAL_FILE));
     this.db = new Database(path.join(maildir, JOURNAL_FILE), { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 30_000 });
-    if (opts.readonly) return;
+    if (opts.readonly) {
+      // Read as it is (verify): a schema 1 journal keeps its row per message.
+      this.perMessage = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === "1";
+      return;
+    }
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(`synchronous = ${opts.durable ? "FULL" : "NORMAL"}`);
     // Two sources of one user may open the journal at the same moment: set it up in one
@@ -63,20 +74,17 @@ export class Journal {
             updated_at TEXT NOT NULL,
             UNIQUE (path, folder)
           );
-          CREATE TABLE IF NOT EXISTS messages (
+          CREATE TABLE IF NOT EXISTS batches (
             source_id INTEGER NOT NULL REFERENCES sources(id),
-            seq INTEGER NOT NULL,
-            offset INTEGER NOT NULL,
-            "end" INTEGER NOT NULL,
-            crc INTEGER NOT NULL,
-            name TEXT NOT NULL,
-            subdir TEXT NOT NULL,
-            size INTEGER NOT NULL,
+            first_seq INTEGER NOT NULL,
+            count INTEGER NOT NULL,
             state TEXT NOT NULL,
-            PRIMARY KEY (source_id, seq)
+            messages TEXT NOT NULL,
+            PRIMARY KEY (source_id, first_seq)
           );
         `);
         this.db.prepare("INSERT OR IGNORE INTO meta VALUES ('schema', ?)").run(SCHEMA_VERSION);
+        if (this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === "1") this.upgradeFrom1();
       })
       .immediate();
     const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string;
@@ -111,14 +119,14 @@ export class Journal {
   }
 
   pending(id: number): MessageRow[] {
-    return this.db.prepare(`SELECT seq, offset, "end", crc, name, subdir, size FROM messages WHERE source_id = ? AND state = 'pending' ORDER BY seq`).all(id) as MessageRow[];
+    return this.messages("SELECT first_seq, messages FROM batches WHERE source_id = ? AND state = 'pending' ORDER BY first_seq", id);
   }
 
   /**
    * Settles a batch cut off by a crash. Files are moved into place in sequence order, so the
-   * last pending row whose file is in place marks how far the batch got: it and every row
-   * before it are done (an earlier file missing now was removed by someone after delivery);
-   * the rows after it are forgotten and delivered again.
+   * last pending message whose file is in place marks how far the batch got: it and every
+   * message before it are done (an earlier file missing now was removed by someone after
+   * delivery); the messages after it are forgotten and delivered again.
    */
   settle(id: number, delivered: (row: MessageRow) => boolean): { kept: number; dropped: number } {
     const rows = this.pending(id);
@@ -127,29 +135,74 @@ export class Journal {
       if (delivered(row)) reached = i;
     });
     this.db.transaction(() => {
-      if (reached >= 0) this.markDone(id, rows[0].seq, rows[reached].seq);
-      this.db.prepare("DELETE FROM messages WHERE source_id = ? AND state = 'pending'").run(id);
+      this.db.prepare("DELETE FROM batches WHERE source_id = ? AND state = 'pending'").run(id);
+      if (reached >= 0) this.insertBatch(id, rows.slice(0, reached + 1), "done");
     })();
     return { kept: reached + 1, dropped: rows.length - reached - 1 };
   }
 
   /** The last delivered message: where the next run continues. */
   last(id: number): MessageRow | undefined {
-    return this.db.prepare(`SELECT seq, offset, "end", crc, name, subdir, size FROM messages WHERE source_id = ? ORDER BY seq DESC LIMIT 1`).get(id) as MessageRow | undefined;
+    return this.messages("SELECT first_seq, messages FROM batches WHERE source_id = ? ORDER BY first_seq DESC LIMIT 1", id).at(-1);
   }
 
   delivered(id: number): MessageRow[] {
-    return this.db.prepare(`SELECT seq, offset, "end", crc, name, subdir, size FROM messages WHERE source_id = ? AND state = 'done' ORDER BY seq`).all(id) as MessageRow[];
+    if (this.perMessage) {
+      return this.db.prepare(`SELECT seq, offset, "end", crc, name, subdir, size FROM messages WHERE source_id = ? AND state = 'done' ORDER BY seq`).all(id) as MessageRow[];
+    }
+    return this.messages("SELECT first_seq, messages FROM batches WHERE source_id = ? AND state = 'done' ORDER BY first_seq", id);
   }
 
+  /** Records a batch (consecutive sequence numbers) as pending. */
   recordPending(id: number, rows: MessageRow[]): void {
-    const insert = this.db.prepare(`INSERT INTO messages (source_id, seq, offset, "end", crc, name, subdir, size, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')`);
-    this.db.transaction(() => {
-      for (const r of rows) insert.run(id, r.seq, r.offset, r.end, r.crc, r.name, r.subdir, r.size);
-    })();
+    this.insertBatch(id, rows, "pending");
   }
 
-  markDone(id: number, fromSeq: number, toSeq: number): void {
-    this.db.prepare("UPDATE messages SET state = 'done' WHERE source_id = ? AND seq BETWEEN ? AND ?").run(id, fromSeq, toSeq);
+  /** The pending batch that starts at `firstSeq` is in place. */
+  markDone(id: number, firstSeq: number): void {
+    this.db.prepare("UPDATE batches SET state = 'done' WHERE source_id = ? AND first_seq = ? AND state = 'pending'").run(id, firstSeq);
+  }
+
+  private insertBatch(id: number, rows: MessageRow[], state: "pending" | "done"): void {
+    if (rows.length === 0) return;
+    const first = rows[0].seq;
+    rows.forEach((r, i) => {
+      if (r.seq !== first + i) throw new Error(`journal: batch from ${first} is not consecutive at ${r.seq}`);
+    });
+    const messages = JSON.stringify(rows.map((r) => [r.offset, r.end, r.crc, r.name, r.subdir, r.size]));
+    this.db.prepare("INSERT INTO batches (source_id, first_seq, count, state, messages) VALUES (?, ?, ?, ?, ?)").run(id, first, rows.length, state, messages);
+  }
+
+  /** The messages of the batches a query returns (first_seq, messages), in order. */
+  private messages(sql: string, id: number): MessageRow[] {
+    const out: MessageRow[] = [];
+    for (const batch of this.db.prepare(sql).all(id) as Array<{ first_seq: number; messages: string }>) {
+      (JSON.parse(batch.messages) as Array<[number, number, number, string, "new" | "cur", number]>).forEach(([offset, end, crc, name, subdir, size], i) => {
+        out.push({ seq: batch.first_seq + i, offset, end, crc, name, subdir, size });
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Schema 1 kept a row per message: its rows become batches (runs of consecutive messages
+   * in one state, at most 1,000 each) and its table is dropped. Runs in the caller's
+   * transaction.
+   */
+  private upgradeFrom1(): void {
+    const old = this.db.prepare(`SELECT source_id, seq, offset, "end", crc, name, subdir, size, state FROM messages ORDER BY source_id, seq`).all() as Array<MessageRow & { source_id: number; state: "pending" | "done" }>;
+    let run: typeof old = [];
+    const flush = () => {
+      if (run.length > 0) this.insertBatch(run[0].source_id, run, run[0].state);
+      run = [];
+    };
+    for (const row of old) {
+      const prev = run.at(-1);
+      if (prev && (prev.source_id !== row.source_id || prev.state !== row.state || prev.seq + 1 !== row.seq || run.length === 1000)) flush();
+      run.push(row);
+    }
+    flush();
+    this.db.exec("DROP TABLE messages");
+    this.db.prepare("UPDATE meta SET value = ? WHERE key = 'schema'").run(SCHEMA_VERSION);
   }
 }

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import Database from "better-sqlite3";
+import { userMaildir } from "../../src/maildir/layout.js";
+import { JOURNAL_FILE, Journal, type MessageRow } from "../../src/migrate/journal.js";
+import { type MigrateOptions, migrateMailbox } from "../../src/migrate/mailbox.js";
+import { verifyMailbox } from "../../src/migrate/verify.js";
+import { buildMbox, maildirMessages, realMessages, tempDir } from "../helpers/mbox.js";
+
+const row = (seq: number): MessageRow => ({ seq, offset: seq * 100, end: seq * 100 + 99, crc: (seq * 2654435761) >>> 0, name: `1700000000.M${seq}P1.host,S=99${seq % 2 ? ":2,S" : ""}`, subdir: seq % 2 ? "cur" : "new", size: 99 });
+const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => row(from + i));
+
+test("batches: pending until marked done; a crash's batch is settled to the prefix whose files are in place", () => {
+  const dir = tempDir();
+  const journal = new Journal(dir, { durable: false });
+  try {
+    const id = journal.start("/var/mail/ann", "INBOX");
+    journal.recordPending(id, rows(0, 1000));
+    journal.markDone(id, 0);
+    journal.recordPending(id, rows(1000, 1500));
+    assert.deepEqual(journal.delivered(id), rows(0, 1000));
+    assert.deepEqual(journal.pending(id), rows(1000, 1500));
+    assert.deepEqual(journal.last(id), row(1499), "last counts a pending message too, as before settling");
+    // Files are published in order: 1000-1199 made it, 1150 was removed by a client since.
+    const settled = journal.settle(id, (r) => r.seq < 1200 && r.seq !== 1150);
+    assert.deepEqual(settled, { kept: 200, dropped: 300 });
+    assert.deepEqual(journal.pending(id), []);
+    assert.deepEqual(journal.delivered(id), rows(0, 1200));
+    assert.deepEqual(journal.last(id), row(1199));
+    // A batch none of whose files arrived leaves nothing behind.
+    journal.recordPending(id, rows(1200, 1300));
+    assert.deepEqual(journal.settle(id, () => false), { kept: 0, dropped: 100 });
+    assert.deepEqual(journal.last(id), row(1199));
+    assert.throws(() => journal.recordPending(id, [row(1300), row(1302)]), /not consecutive/);
+    const other = journal.start("/var/mail/ann", "Archive");
+    assert.equal(journal.last(other), undefined, "sources are kept apart");
+  } finally {
+    journal.close();
+  }
+});
+
+/** Rewrites a journal in schema 1 (a row per message), as earlier mailstore builds wrote it. */
+function downgradeToSchema1(file: string): void {
+  const db = new Database(file);
+  try {
+    db.exec(`
+      CREATE TABLE messages (
+        source_id INTEGER NOT NULL REFERENCES sources(id), seq INTEGER NOT NULL, offset INTEGER NOT NULL, "end" INTEGER NOT NULL,
+        crc INTEGER NOT NULL, name TEXT NOT NULL, subdir TEXT NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (source_id, seq));
+      INSERT INTO messages SELECT b.source_id, b.first_seq + j.key, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, b.state
+        FROM batches b, json_each(b.messages) j;
+      DROP TABLE batches;
+      UPDATE meta SET value = '1' WHERE key = 'schema';
+    `);
+  } finally {
+    db.close();
+  }
+}
+
+test("a schema 1 journal (a row per message) is converted on open: same messages, same states", () => {
+  const dir = tempDir();
+  const journal = new Journal(dir, { durable: false });
+  const id = journal.start("/var/mail/bo", "INBOX");
+  const done = rows(0, 2500);
+  for (let at = 0; at < done.length; at += 700) {
+    journal.recordPending(id, done.slice(at, at + 700));
+    journal.markDone(id, at);
+  }
+  journal.recordPending(id, rows(2500, 2600));
+  journal.close();
+  downgradeToSchema1(path.join(dir, JOURNAL_FILE));
+
+  const readonly = new Journal(dir, { durable: false, readonly: true });
+  assert.deepEqual(readonly.delivered(id), done, "read-only (verify) reads schema 1 as it is");
+  readonly.close();
+
+  const reopened = new Journal(dir, { durable: false });
+  try {
+    assert.equal(reopened.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get(), "2");
+    assert.equal(reopened.db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'messages'").pluck().get(), 0);
+    assert.deepEqual(reopened.delivered(id), done);
+    assert.deepEqual(reopened.pending(id), rows(2500, 2600));
+    assert.ok((reopened.db.prepare("SELECT max(count) FROM batches").pluck().get() as number) <= 1000);
+  } finally {
+    reopened.close();
+  }
+});
+
+test("a migration journaled by an earlier build (schema 1) resumes: only the new messages land, verify agrees", async () => {
+  const dir = tempDir();
+  const msgs = realMessages("lf", 40).map((m) => m.bytes);
+  const src = path.join(dir, "cleo");
+  const root = path.join(dir, "root");
+  const opts: MigrateOptions = { root, fanout: [2, 2], format: "auto", sync: "none", dryRun: false, followSymlinks: false, lockTimeoutMs: 2000, index: false, batchMessages: 7 };
+  fs.writeFileSync(src, buildMbox(msgs.slice(0, 25), "mboxrd").mbox);
+  assert.equal((await migrateMailbox({ source: src, user: "cleo" }, opts)).status, "migrated");
+  const maildir = userMaildir(root, "cleo");
+  downgradeToSchema1(path.join(maildir, JOURNAL_FILE));
+  const all = buildMbox(msgs, "mboxrd");
+  fs.writeFileSync(src, all.mbox);
+  const r = await migrateMailbox({ source: src, user: "cleo" }, opts);
+  assert.equal(r.status, "resumed", r.error);
+  assert.equal(r.previous, 25);
+  assert.equal(r.messages, 15);
+  // Each message once (the two runs' file names need not sort in delivery order).
+  const sorted = (list: Buffer[]) => list.map((b) => b.toString("base64")).sort();
+  assert.deepEqual(sorted(maildirMessages(maildir).map((m) => m.bytes)), sorted(all.expected));
+  const v = await verifyMailbox({ source: src, user: "cleo" }, opts);
+  assert.equal(v.status, "ok", JSON.stringify(v));
+});
