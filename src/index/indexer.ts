@@ -342,6 +342,23 @@ function rowValues(r: MessageRow, folderId: number, uid: number): unknown[] {
   return [folderId, uid, r.base, r.subdir, r.info, r.flags, r.size, r.received, r.date, r.from, r.to, r.cc, r.subject, r.messageId, r.inReplyTo, r.references, r.hasAttachments, r.broken];
 }
 
+const FIELD_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/m;
+
+/**
+ * Whether a header block holds at least one header field line (broken otherwise: empty,
+ * binary, or a bare body). Nearly every message starts with one, which is checked on the
+ * bytes; only the others are decoded and searched.
+ */
+export function hasHeaderField(block: Buffer): boolean {
+  let i = 0;
+  while (i < block.length && block[i] >= 0x21 && block[i] <= 0x7e && block[i] !== 0x3a) i++;
+  if (i > 0) {
+    while (i < block.length && (block[i] === 0x20 || block[i] === 0x09)) i++;
+    if (block[i] === 0x3a) return true;
+  }
+  return FIELD_LINE.test(block.toString("latin1"));
+}
+
 /** A message's row, from its head: read from the file, or given by the caller that just wrote it. */
 function readMessage(entry: MessageFile, summary: IndexSummary, head: MessageHead) {
   const sized = /,S=(\d+)/.exec(entry.name);
@@ -351,8 +368,7 @@ function readMessage(entry: MessageFile, summary: IndexSummary, head: MessageHea
   if (!broken) {
     try {
       headers = parseHeaders(head.block);
-      // Broken: empty, or not one header field in the header block (binary, or a bare body).
-      if (!/^[\x21-\x39\x3b-\x7e]+[ \t]*:/m.test(head.block.toString("latin1"))) broken = 1;
+      if (!hasHeaderField(head.block)) broken = 1;
     } catch {
       broken = 1;
     }

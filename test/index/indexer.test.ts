@@ -4,7 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { INDEX_FILE } from "../../src/index/db.js";
-import { indexMaildir, storedFiles } from "../../src/index/indexer.js";
+import { hasHeaderField, indexMaildir, storedFiles } from "../../src/index/indexer.js";
 import { listMessages, mailboxStat } from "../../src/index/query.js";
 import { userMaildir } from "../../src/maildir/layout.js";
 import { migrateMailbox, type MigrateOptions } from "../../src/migrate/mailbox.js";
@@ -151,4 +151,21 @@ test("stored file names are read back whole, page by page, and a name the fast r
   } finally {
     db.close();
   }
+});
+
+test("hasHeaderField agrees with the field-line pattern on random blocks", () => {
+  const pieces = ["Subject", "X", ":", ":", " ", "\t", "\n", "\r", "\r\n", "a b", "\u00e9", "\x00", "From ", ">From", "-", "\x7f", "::"];
+  let seed = 5;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return Math.floor(seed / 65536) % n;
+  };
+  let fields = 0;
+  for (let i = 0; i < 3000; i++) {
+    const block = Buffer.from(Array.from({ length: random(8) }, () => pieces[random(pieces.length)]).join(""), "latin1");
+    const expected = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/m.test(block.toString("latin1"));
+    if (expected) fields++;
+    assert.equal(hasHeaderField(block), expected, JSON.stringify(block.toString("latin1")));
+  }
+  assert.ok(fields > 100 && fields < 2900, `${fields} of 3000 with a field line`);
 });
