@@ -63,7 +63,6 @@ export function headerBlockOf(pieces: Buffer[]): Buffer {
   return Buffer.from(view.subarray(0, end >= 0 ? end : view.length));
 }
 
-
 const META_PER_FILE = 5;
 
 /**
