@@ -176,6 +176,10 @@ static napi_value header_fields(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "headerFields(block, names, spans, mode)");
     return NULL;
   }
+  if (n > INT32_MAX) {
+    napi_throw_range_error(env, NULL, "headerFields: a header block over 2 GB");
+    return NULL;
+  }
   Wanted w;
   if (!parse_names(env, spec, spec_len, span_count, &w)) return NULL;
   int count = w.count;
