@@ -190,16 +190,25 @@ export class Journal {
    * transaction.
    */
   private upgradeFrom1(): void {
-    const old = this.db.prepare(`SELECT source_id, seq, offset, "end", crc, name, subdir, size, state FROM messages ORDER BY source_id, seq`).all() as Array<MessageRow & { source_id: number; state: "pending" | "done" }>;
-    let run: typeof old = [];
+    type OldRow = MessageRow & { source_id: number; state: "pending" | "done" };
+    // Read a page at a time: a journal of a million messages is not held in memory at once.
+    const page = this.db.prepare(`SELECT source_id, seq, offset, "end", crc, name, subdir, size, state FROM messages
+      WHERE (source_id, seq) > (?, ?) ORDER BY source_id, seq LIMIT 10000`);
+    let run: OldRow[] = [];
     const flush = () => {
       if (run.length > 0) this.insertBatch(run[0].source_id, run, run[0].state);
       run = [];
     };
-    for (const row of old) {
-      const prev = run.at(-1);
-      if (prev && (prev.source_id !== row.source_id || prev.state !== row.state || prev.seq + 1 !== row.seq || run.length === 1000)) flush();
-      run.push(row);
+    for (let after: [number, number] = [-1, -1]; ; ) {
+      const rows = page.all(...after) as OldRow[];
+      for (const row of rows) {
+        const prev = run.at(-1);
+        if (prev && (prev.source_id !== row.source_id || prev.state !== row.state || prev.seq + 1 !== row.seq || run.length === 1000)) flush();
+        run.push(row);
+      }
+      if (rows.length === 0) break;
+      const last = rows[rows.length - 1];
+      after = [last.source_id, last.seq];
     }
     flush();
     this.db.exec("DROP TABLE messages");

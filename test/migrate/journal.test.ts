@@ -63,12 +63,13 @@ test("a schema 1 journal (a row per message) is converted on open: same messages
   const dir = tempDir();
   const journal = new Journal(dir, { durable: false });
   const id = journal.start("/var/mail/bo", "INBOX");
-  const done = rows(0, 2500);
+  // More than one page (10,000 rows) of the conversion's reading.
+  const done = rows(0, 25_000);
   for (let at = 0; at < done.length; at += 700) {
     journal.recordPending(id, done.slice(at, at + 700));
     journal.markDone(id, at);
   }
-  journal.recordPending(id, rows(2500, 2600));
+  journal.recordPending(id, rows(25_000, 25_100));
   journal.close();
   downgradeToSchema1(path.join(dir, JOURNAL_FILE));
 
@@ -81,7 +82,7 @@ test("a schema 1 journal (a row per message) is converted on open: same messages
     assert.equal(reopened.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get(), "2");
     assert.equal(reopened.db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'messages'").pluck().get(), 0);
     assert.deepEqual(reopened.delivered(id), done);
-    assert.deepEqual(reopened.pending(id), rows(2500, 2600));
+    assert.deepEqual(reopened.pending(id), rows(25_000, 25_100));
     assert.ok((reopened.db.prepare("SELECT max(count) FROM batches").pluck().get() as number) <= 1000);
   } finally {
     reopened.close();
