@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { Option } from "../util/commander.js";
+import { replaceFile } from "../util/replace-file.js";
 import { parseQuotaSpec, parseSize, readQuotaFile } from "../report/quota.js";
 import { History } from "../report/history.js";
 import { renderCsv } from "../report/render/csv.js";
@@ -153,12 +154,9 @@ async function scan(cli: ReportCli, thresholds: Thresholds, now: number, shard: 
 
 /** Writes beside the target and renames into place, so a collector never reads half a file. */
 function writeAtomically(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.writeFileSync(tmp, text, { flag: "wx", mode: 0o644 });
-    fs.renameSync(tmp, file);
+    replaceFile(file, text, { mode: 0o644, tmp: path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`) });
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
     throw new Error(`--output ${file}: ${(err as Error).message}`);
   }
 }

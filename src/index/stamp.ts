@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { replaceFile } from "../util/replace-file.js";
 import { INDEX_FILE } from "./files.js";
 import { listFolders } from "./folders.js";
 
@@ -99,18 +100,7 @@ export class StampStore {
       else stamps.delete(user);
     }
     const state: StateFile = { version: 1, stamps: Object.fromEntries(stamps) };
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.rmSync(tmp, { force: true });
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-    try {
-      fs.writeFileSync(fd, JSON.stringify(state));
-    } catch (err) {
-      fs.closeSync(fd);
-      fs.rmSync(tmp, { force: true });
-      throw err;
-    }
-    fs.closeSync(fd);
-    fs.renameSync(tmp, this.file);
+    replaceFile(this.file, JSON.stringify(state), { mode: 0o600 });
     this.stamps = stamps;
     // Earlier versions kept the stamps in SQLite, under the same name ending .sqlite.
     const old = this.file.replace(/\.json$/, ".sqlite");

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { replaceFile } from "../util/replace-file.js";
 
 /**
  * Dovecot's dovecot-keywords file: "<index> <name>" per line; index 0 is file-name letter "a",
@@ -61,16 +62,7 @@ export class KeywordTable {
     if (!this.dirty) return;
     const lines = [...this.byName.entries()].sort((a, b) => a[1] - b[1]).map(([name, i]) => `${i} ${name}\n`);
     const target = path.join(this.folderDir, KEYWORDS_FILE);
-    const tmp = `${target}.mailstore-${process.pid}`;
-    const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-    try {
-      fs.writeSync(fd, lines.join(""));
-      if (owner) fs.fchownSync(fd, owner.uid, owner.gid);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, target);
+    replaceFile(target, lines.join(""), { mode: 0o600, flush: true, owner, tmp: `${target}.mailstore-${process.pid}` });
     this.dirty = false;
   }
 }

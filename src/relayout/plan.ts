@@ -4,28 +4,16 @@ import { type Fanout, formatFanout } from "../maildir/layout.js";
 import { ROOT_CONFIG, type Transition, TRANSITION_FILE } from "../maildir/root-config.js";
 import { inShard, type Shard } from "../maildir/shard.js";
 import { walkTree } from "../maildir/tree-walk.js";
+import { replaceFile } from "../util/replace-file.js";
 import type { MoveTask } from "./move.js";
 
-/** Replaces a small file whole: written beside it, flushed, renamed into place. */
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, "wx", 0o644);
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
 export function startTransition(root: string, t: Transition): void {
-  writeAtomic(path.join(root, TRANSITION_FILE), `${JSON.stringify(t)}\n`);
+  replaceFile(path.join(root, TRANSITION_FILE), `${JSON.stringify(t)}\n`, { mode: 0o644, flush: true });
 }
 
 /** The new layout becomes the root's; empty buckets of the old one are removed. */
 export function finishTransition(root: string, t: Transition): void {
-  writeAtomic(path.join(root, ROOT_CONFIG), `${JSON.stringify({ version: 1, hash: "md5", fanout: t.to })}\n`);
+  replaceFile(path.join(root, ROOT_CONFIG), `${JSON.stringify({ version: 1, hash: "md5", fanout: t.to })}\n`, { mode: 0o644, flush: true });
   const names = t.from.map((w) => new RegExp(`^[0-9a-f]{${w}}$`));
   const prune = (dir: string, level: number) => {
     if (level >= t.from.length) return;
