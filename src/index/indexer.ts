@@ -3,6 +3,7 @@ import path from "node:path";
 import type Database from "better-sqlite3";
 import { type MessageFile, messageFileOf, messageFiles } from "../maildir/scan.js";
 import { envNumber } from "../util/env.js";
+import { startsWithField } from "../util/rfc5322.js";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders } from "./folders.js";
 import { type IndexedHeaders, parseHeaders } from "./headers.js";
@@ -350,13 +351,7 @@ const FIELD_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/m;
  * bytes; only the others are decoded and searched.
  */
 export function hasHeaderField(block: Buffer): boolean {
-  let i = 0;
-  while (i < block.length && block[i] >= 0x21 && block[i] <= 0x7e && block[i] !== 0x3a) i++;
-  if (i > 0) {
-    while (i < block.length && (block[i] === 0x20 || block[i] === 0x09)) i++;
-    if (block[i] === 0x3a) return true;
-  }
-  return FIELD_LINE.test(block.toString("latin1"));
+  return startsWithField(block) || FIELD_LINE.test(block.toString("latin1"));
 }
 
 /** A message's row, from its head: read from the file, or given by the caller that just wrote it. */

@@ -1,3 +1,5 @@
+import { startsWithField } from "../util/rfc5322.js";
+
 /**
  * The From_ line ("From sender date") that starts each message of an mbox.
  * A line counts only when a sender is followed by a date in one of the forms found in the wild.
@@ -106,15 +108,9 @@ function zoneOffsetMinutes(zone: string | undefined): number | null {
  */
 export function isHeaderLine(line: Buffer | string): boolean {
   // /^(?:[\x21-\x39\x3b-\x7e]+[ \t]*:|>*From )/ by code: a Buffer is not made a string first.
+  if (startsWithField(line)) return true;
   const n = line.length;
   const code = typeof line === "string" ? (i: number) => line.charCodeAt(i) : (i: number) => line[i];
-  let i = 0;
-  while (i < n && code(i) >= 0x21 && code(i) <= 0x7e && code(i) !== 0x3a) i++;
-  if (i > 0) {
-    let k = i;
-    while (k < n && (code(k) === 0x20 || code(k) === 0x09)) k++;
-    if (k < n && code(k) === 0x3a) return true;
-  }
   let k = 0;
   while (k < n && code(k) === 0x3e) k++;
   return k + 5 <= n && code(k) === 0x46 && code(k + 1) === 0x72 && code(k + 2) === 0x6f && code(k + 3) === 0x6d && code(k + 4) === 0x20;

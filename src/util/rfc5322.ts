@@ -44,6 +44,20 @@ export function headerFields(header: string, wanted: string[]): Map<string, stri
   return found;
 }
 
+/**
+ * Whether `line` begins with a field name and its colon, /^[\x21-\x39\x3b-\x7e]+[ \t]*:/,
+ * checked on its bytes (or characters): a Buffer is not made a string first.
+ */
+export function startsWithField(line: Buffer | string): boolean {
+  const n = line.length;
+  const code = typeof line === "string" ? (i: number) => line.charCodeAt(i) : (i: number) => line[i];
+  let i = 0;
+  while (i < n && code(i) >= 0x21 && code(i) <= 0x7e && code(i) !== 0x3a) i++;
+  if (i === 0) return false;
+  while (i < n && (code(i) === 0x20 || code(i) === 0x09)) i++;
+  return i < n && code(i) === 0x3a;
+}
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A header block's text: UTF-8 where the whole block is valid UTF-8, Latin-1 otherwise (never throws). */
