@@ -253,7 +253,6 @@ export function storedFiles(db: Database.Database, folderId: number, pageRows = 
   const page = db
     .prepare(`SELECT group_concat(uid || '/' || base || '/' || subdir || '/' || info, '/') FROM (SELECT uid, base, subdir, info FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid LIMIT ${pageRows})`)
     .pluck();
-  const byObject = db.prepare(`SELECT uid, base, subdir, info FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid LIMIT ${pageRows}`);
   const files: StoredFile[] = [];
   for (let after = 0; ; ) {
     const joined = page.get(folderId, after) as string | null;
@@ -264,7 +263,8 @@ export function storedFiles(db: Database.Database, folderId: number, pageRows = 
       for (let i = 0; i < fields.length; i += 4) rows.push({ uid: Number(fields[i]), base: fields[i + 1], subdir: fields[i + 2], info: fields[i + 3] });
     }
     if (rows.length === 0 || rows.some((r) => !Number.isSafeInteger(r.uid) || r.uid <= after || (r.subdir !== "new" && r.subdir !== "cur"))) {
-      rows = byObject.all(folderId, after) as StoredFile[];
+      // Prepared only here: nearly every page splits, and a prepare costs a schema lookup.
+      rows = db.prepare(`SELECT uid, base, subdir, info FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid LIMIT ${pageRows}`).all(folderId, after) as StoredFile[];
     }
     for (const row of rows) {
       files.push(row);
