@@ -5,10 +5,10 @@
  * Why: the mbox reader searches every byte of a source for "From " (From_ lines, quoted
  * ones). Buffer.indexOf does that for a needle this short by memchr() for the "F" and a
  * compare, and base64 attachments hold an "F" every 64 bytes or so. Here 16 positions are
- * tested at once for an "F" with a space four bytes on
- * (SSE2, which every x86-64 has; 64 at once with AVX2 where the CPU has it), a pair that
- * base64 never holds, and only those that pass are compared whole: ~7 GB/s against ~2.8 for
- * Buffer.indexOf on the bench mbox, in 1 MB windows. Other machines use memmem().
+ * tested at once for an "F" with a space four bytes on (SSE2, which every x86-64 has; 64 at
+ * once with AVX2 where the CPU has it), a pair that base64 never holds, and only those that
+ * pass are compared whole: ~7 GB/s against ~2.8 for Buffer.indexOf on the bench mbox, in
+ * 1 MB windows. Other machines use memmem().
  */
 #define _GNU_SOURCE
 #include <node_api.h>
