@@ -2,7 +2,8 @@ import { parentPort } from "node:worker_threads";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { type PackedRows, unpackRows } from "./feed.js";
 import { loadDecoders } from "./headers.js";
-import { emptySummary, type FedMessage, type IndexSummary, messageAppender, stamped, syncIndex, withIndex } from "./indexer.js";
+import { type MessageAppender, messageAppender } from "./appender.js";
+import { emptySummary, type IndexSummary, stamped, syncIndex, withIndex } from "./indexer.js";
 
 /**
  * The index feed's thread (see feed.ts), one per migrating thread, serving one mailbox at a
@@ -14,9 +15,9 @@ if (!port) throw new Error("feed-worker.ts runs only as a worker thread");
 // This thread is started for a large mailbox (or ahead of one): it will need the decoders.
 loadDecoders();
 
-type Message = { id: number } & ({ type: "open"; maildir: string; folderDir: string } | { type: "rows"; rows: PackedRows } | { type: "finish" } | { type: "abort" });
+type Message = { id: number } & ({ type: "open"; maildir: string; folderDir: string; mark: string } | { type: "rows"; rows: PackedRows } | { type: "finish" } | { type: "abort" });
 
-let session: { maildir: string; opened: OpenedIndex; first: IndexSummary; append: (rows: FedMessage[]) => number } | null = null;
+let session: { maildir: string; opened: OpenedIndex; first: IndexSummary; appender: MessageAppender | null } | null = null;
 /** A session that failed: its later messages are answered, not worked on. */
 let failed = false;
 /** Replies carry the session's id, so a late reply is never taken for the next session's. */
@@ -47,9 +48,10 @@ port.on("message", (msg: Message) => {
     failed = false;
     try {
       const opened = openIndex(msg.maildir);
-      session = { maildir: msg.maildir, opened, first: emptySummary(msg.maildir), append: () => 0 };
-      session.first = syncIndex(opened.db, msg.maildir, { setAside: opened.setAside }).summary;
-      session.append = messageAppender(opened.db, msg.maildir, msg.folderDir);
+      session = { maildir: msg.maildir, opened, first: emptySummary(msg.maildir), appender: null };
+      // Files this delivery published before the thread got here are left to their batches.
+      session.first = syncIndex(opened.db, msg.maildir, { setAside: opened.setAside, fed: { dir: msg.folderDir, leave: msg.mark } }).summary;
+      session.appender = messageAppender(opened.db, msg.maildir, msg.folderDir);
     } catch (err) {
       fail(err);
     }
@@ -64,19 +66,20 @@ port.on("message", (msg: Message) => {
     }
     return;
   }
-  if (failed || !session) {
+  if (failed || !session?.appender) {
     reply(msg.type === "rows" ? { type: "ack" } : { type: "failed", message: "the index feed failed earlier" });
     return;
   }
-  const { maildir, opened, first, append } = session;
+  const { maildir, opened, first, appender } = session;
   try {
     if (msg.type === "rows") {
-      append(unpackRows(msg.rows));
+      appender.append(unpackRows(msg.rows));
       reply({ type: "ack" });
       return;
     }
     session = null;
-    const summary = stamped(withIndex(opened, () => syncIndex(opened.db, maildir, { setAside: opened.setAside })));
+    const fed = { dir: appender.dir, holds: appender.holds };
+    const summary = stamped(withIndex(opened, () => syncIndex(opened.db, maildir, { setAside: opened.setAside, fed })));
     reply({ type: "done", summary: { ...summary, added: first.added + summary.added, broken: first.broken + summary.broken } });
   } catch (err) {
     fail(err);

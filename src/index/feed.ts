@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
-import type { FedMessage, IndexSummary } from "./indexer.js";
+import type { FedMessage } from "./appender.js";
+import type { IndexSummary } from "./indexer.js";
 
 const AHEAD = 3;
 
@@ -96,7 +97,8 @@ export class IndexFeed {
   private waiting: (() => void) | null = null;
   private settle: ((reply: Reply) => void) | null = null;
 
-  constructor(maildir: string, folderDir: string) {
+  /** `mark`: in the base name of every file the delivery makes (NameGenerator's mark). */
+  constructor(maildir: string, folderDir: string, mark: string) {
     this.thread.listener = (reply) => {
       // Replies of an earlier mailbox's session are late, not ours; a dead thread's are.
       if (reply.id === undefined || reply.id === this.id) this.receive(reply);
@@ -105,7 +107,7 @@ export class IndexFeed {
     else {
       // Referenced while it works for us, so awaiting it keeps this thread alive.
       this.thread.worker.ref();
-      this.post({ type: "open", maildir, folderDir });
+      this.post({ type: "open", maildir, folderDir, mark });
     }
   }
 

@@ -1,13 +1,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
-import { type MessageFile, messageFileOf, messageFiles } from "../maildir/scan.js";
+import { listingMatches, type MessageFile, messageFiles } from "../maildir/scan.js";
 import { envNumber } from "../util/env.js";
-import { startsWithField } from "../util/rfc5322.js";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders } from "./folders.js";
-import { type IndexedHeaders, parseHeaders } from "./headers.js";
-import { type MessageHead, readHeads } from "./heads.js";
+import { readHeads } from "./heads.js";
+import { createFolder, flagLetters, type FolderRow, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFiles, UID_NEXT, updateStats } from "./rows.js";
 import { type Stamp, stampOf } from "./stamp.js";
 
 export { listFolders };
@@ -45,10 +44,6 @@ function sortByDelivery(entries: MessageFile[]): MessageFile[] {
   });
   keyed.sort((a, b) => a.secs - b.secs || a.micro - b.micro || (a.e.base < b.e.base ? -1 : a.e.base > b.e.base ? 1 : 0));
   return keyed.map((k) => k.e);
-}
-
-function flagLetters(info: string): string {
-  return info.startsWith("2,") ? info.slice(2).replace(/[^A-Z]/g, "") : "";
 }
 
 /**
@@ -131,8 +126,23 @@ export async function withIndexFlushedLater<T>(opened: OpenedIndex, work: () => 
   return result;
 }
 
+export interface SyncOptions {
+  /** Re-read every message, keeping UIDs. */
+  full?: boolean;
+  /** A damaged index set aside before this one was started (reported in the summary). */
+  setAside?: string | null;
+  /**
+   * The folder a migration is delivering into while its index feed (appender.ts) adds the
+   * rows. `leave`: files whose base name holds it are the feed's to add, so this sync leaves
+   * them (and stores no mtimes for the folder, so the next sync lists it). `holds`: what the
+   * feed knows the index holds for the folder; when a listing shows exactly that, the
+   * folder's rows are current and are not read back, only its stat row is recomputed.
+   */
+  fed?: { dir: string; leave?: string; holds?: Map<string, string> };
+}
+
 /** indexMaildir's work on an index already open; stamped() once it is closed. */
-export function syncIndex(db: Database.Database, maildir: string, opts: { full?: boolean; setAside?: string | null } = {}): SyncedIndex {
+export function syncIndex(db: Database.Database, maildir: string, opts: SyncOptions = {}): SyncedIndex {
   const setAside = opts.setAside ?? null;
   const summary: IndexSummary = { ...emptySummary(maildir), setAside };
   const stored: [string, string, string][] = [];
@@ -154,8 +164,10 @@ export function syncIndex(db: Database.Database, maildir: string, opts: { full?:
       stored.push([folder.name, row.cur_mtime_ns, row.new_mtime_ns]);
       continue;
     }
-    syncFolder(db, row.id, folder.dir, opts.full === true, summary);
-    const settled = (t: bigint) => (t < scanStart - 1_000_000_000n ? String(t) : "");
+    const fed = opts.fed?.dir === folder.dir ? opts.fed : undefined;
+    if (fed?.holds && listingMatches(folder.dir, fed.holds)) updateStats(db, row.id);
+    else syncFolder(db, row.id, folder.dir, opts.full === true, summary, fed?.leave);
+    const settled = (t: bigint) => (!fed?.leave && t < scanStart - 1_000_000_000n ? String(t) : "");
     db.prepare("UPDATE folders SET cur_mtime_ns = ?, new_mtime_ns = ? WHERE id = ?").run(settled(cur), settled(nu), row.id);
     stored.push([folder.name, settled(cur), settled(nu)]);
   }
@@ -168,113 +180,12 @@ export function syncIndex(db: Database.Database, maildir: string, opts: { full?:
   return { summary, folderMtimes: stored };
 }
 
-/** A message just delivered, as its writer knows it: no need to stat or read the file. */
-export interface FedMessage {
-  name: string;
-  subdir: "new" | "cur";
-  /** Its bytes, and its mtime in ms (as set on the file: whole seconds, so exactly what a stat gives). */
-  size: number;
-  received: number;
-  header: Uint8Array;
-}
-
-/**
- * Adds rows for messages just delivered into the folder at `folderDir`, in delivery order,
- * from what the caller already holds: the rows are those a scan would make (same parse, the
- * size and mtime the caller gave the file), UIDs from uid_next. A name already indexed is
- * left alone; a file gone or renamed since is settled by the next syncIndex. The
- * folder's stored mtimes are not touched, so the next syncIndex lists the folder and settles
- * anything else that changed (and the folder's counts). The folder is looked up and the
- * statements prepared once: the returned function takes one batch at a time.
- */
-export function messageAppender(db: Database.Database, maildir: string, folderDir: string): (messages: FedMessage[]) => number {
-  const folder = listFolders(maildir).find((f) => f.dir === folderDir);
-  if (!folder) throw new Error(`${folderDir}: not a folder of ${maildir}`);
-  const id = (db.prepare("SELECT id FROM folders WHERE name = ?").pluck().get(folder.name) as number | undefined) ?? createFolder(db, folder.name).id;
-  const insert = db.prepare(`${INSERT_MESSAGE} ON CONFLICT (folder_id, base) DO NOTHING`);
-  const uidNext = db.prepare(UID_NEXT).pluck();
-  const advance = db.prepare(SET_UID_NEXT);
-  const summary = emptySummary(maildir);
-  return (messages) => {
-    let added = 0;
-    db.transaction(() => {
-      let uid = uidNext.get(id) as number;
-      for (const m of messages) {
-        const block = Buffer.from(m.header.buffer, m.header.byteOffset, m.header.byteLength);
-        const row = readMessage(messageFileOf(m.name, m.subdir), summary, { block, size: m.size, received: m.received, failed: false });
-        if (insert.run(...rowValues(row, id, uid)).changes > 0) {
-          uid++;
-          added++;
-        }
-      }
-      advance.run(uid, id);
-    })();
-    return added;
-  };
-}
-
 /** A summary with nothing counted yet. */
 export function emptySummary(maildir: string): IndexSummary {
   return { maildir, folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside: null, stamp: null };
 }
 
-interface FolderRow {
-  id: number;
-  name: string;
-  uid_validity: number;
-  cur_mtime_ns: string;
-  new_mtime_ns: string;
-}
-
-function createFolder(db: Database.Database, name: string): FolderRow {
-  // UIDVALIDITY: the creation time, as Dovecot does; kept for as long as the folder's rows live.
-  const validity = Math.floor(Date.now() / 1000);
-  const info = db.prepare("INSERT INTO folders (name, uid_validity, uid_next) VALUES (?, ?, 1)").run(name, validity);
-  return { id: Number(info.lastInsertRowid), name, uid_validity: validity, cur_mtime_ns: "", new_mtime_ns: "" };
-}
-
-interface StoredFile {
-  uid: number;
-  base: string;
-  subdir: string;
-  info: string;
-}
-
-const PAGE = 50_000;
-
-/**
- * A folder's stored file names. Read as one "/"-joined string a page of rows (no file name
- * holds a "/"): better-sqlite3 makes an object per row otherwise, which costs more than twice
- * as much (30,000 rows: ~60 ms against ~140 ms), and the final settle of a migration reads
- * them all. A page that does not split into whole rows (a name with "/" written by something
- * else) is read again as objects.
- */
-export function storedFiles(db: Database.Database, folderId: number, pageRows = PAGE): StoredFile[] {
-  const page = db
-    .prepare(`SELECT group_concat(uid || '/' || base || '/' || subdir || '/' || info, '/') FROM (SELECT uid, base, subdir, info FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid LIMIT ${pageRows})`)
-    .pluck();
-  const files: StoredFile[] = [];
-  for (let after = 0; ; ) {
-    const joined = page.get(folderId, after) as string | null;
-    if (joined === null) return files;
-    const fields = joined.split("/");
-    let rows: StoredFile[] = [];
-    if (fields.length % 4 === 0) {
-      for (let i = 0; i < fields.length; i += 4) rows.push({ uid: Number(fields[i]), base: fields[i + 1], subdir: fields[i + 2], info: fields[i + 3] });
-    }
-    if (rows.length === 0 || rows.some((r) => !Number.isSafeInteger(r.uid) || r.uid <= after || (r.subdir !== "new" && r.subdir !== "cur"))) {
-      // Prepared only here: nearly every page splits, and a prepare costs a schema lookup.
-      rows = db.prepare(`SELECT uid, base, subdir, info FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid LIMIT ${pageRows}`).all(folderId, after) as StoredFile[];
-    }
-    for (const row of rows) {
-      files.push(row);
-      if (row.uid > after) after = row.uid;
-    }
-    if (rows.length < pageRows) return files;
-  }
-}
-
-function syncFolder(db: Database.Database, folderId: number, dir: string, full: boolean, summary: IndexSummary): void {
+function syncFolder(db: Database.Database, folderId: number, dir: string, full: boolean, summary: IndexSummary, leave?: string): void {
   const disk = messageFiles(dir);
   const rows = storedFiles(db, folderId);
   // Prepared when first needed: a statement costs a schema lookup, and a first index of a
@@ -304,7 +215,7 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
       }
     }
   }
-  const fresh = sortByDelivery([...disk.values()]);
+  const fresh = sortByDelivery([...disk.values()].filter((entry) => !leave || !entry.base.includes(leave)));
   const uidStart = (db.prepare(UID_NEXT).pluck().get(folderId) as number) ?? 1;
   summary.added += fresh.length;
   // Batched transactions: a kill -9 leaves a consistent index that the next run completes.
@@ -330,72 +241,3 @@ function fileOf(entry: MessageFile): string {
   return `${entry.subdir}/${entry.name}`;
 }
 
-const UID_NEXT = "SELECT uid_next FROM folders WHERE id = ?";
-const SET_UID_NEXT = "UPDATE folders SET uid_next = ? WHERE id = ?";
-
-// Positional parameters: binding by name costs half as much again per row.
-const INSERT_MESSAGE = `INSERT INTO messages (folder_id, uid, base, subdir, info, flags, size, received, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, has_attachments, broken)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-type MessageRow = ReturnType<typeof readMessage>;
-
-function rowValues(r: MessageRow, folderId: number, uid: number): unknown[] {
-  return [folderId, uid, r.base, r.subdir, r.info, r.flags, r.size, r.received, r.date, r.from, r.to, r.cc, r.subject, r.messageId, r.inReplyTo, r.references, r.hasAttachments, r.broken];
-}
-
-const FIELD_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/m;
-
-/**
- * Whether a header block holds at least one header field line (broken otherwise: empty,
- * binary, or a bare body). Nearly every message starts with one, which is checked on the
- * bytes; only the others are decoded and searched.
- */
-export function hasHeaderField(block: Buffer): boolean {
-  return startsWithField(block) || FIELD_LINE.test(block.toString("latin1"));
-}
-
-/** A message's row, from its head: read from the file, or given by the caller that just wrote it. */
-function readMessage(entry: MessageFile, summary: IndexSummary, head: MessageHead) {
-  const sized = /,S=(\d+)/.exec(entry.name);
-  const size = sized ? Number(sized[1]) : head.size;
-  let headers: IndexedHeaders | null = null;
-  let broken = head.failed ? 1 : 0;
-  if (!broken) {
-    try {
-      headers = parseHeaders(head.block);
-      if (!hasHeaderField(head.block)) broken = 1;
-    } catch {
-      broken = 1;
-    }
-  }
-  if (broken) summary.broken++;
-  const h = headers ?? parseHeaders(Buffer.alloc(0));
-  return {
-    base: entry.base,
-    subdir: entry.subdir,
-    info: entry.info,
-    flags: flagLetters(entry.info),
-    size,
-    received: head.received,
-    date: h.date,
-    from: h.from,
-    to: h.to,
-    cc: h.cc,
-    subject: h.subject,
-    messageId: h.messageId,
-    inReplyTo: h.inReplyTo,
-    references: h.references,
-    hasAttachments: h.hasAttachments === null ? null : h.hasAttachments ? 1 : 0,
-    broken,
-  };
-}
-
-/** The folder's stat row, recomputed from its message rows so the two never disagree. */
-function updateStats(db: Database.Database, folderId: number): void {
-  // One pass over the folder's rows (SUM of a comparison counts the rows where it holds).
-  db.prepare(`UPDATE folders SET (messages, bytes, unseen, flagged, deleted, recent, oldest, newest) = (
-      SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(instr(flags, 'S') = 0), 0), COALESCE(SUM(instr(flags, 'F') > 0), 0),
-        COALESCE(SUM(instr(flags, 'T') > 0), 0), COALESCE(SUM(subdir = 'new'), 0), MIN(received), MAX(received)
-      FROM messages WHERE folder_id = @id)
-    WHERE id = @id`).run({ id: folderId });
-}

@@ -23,10 +23,15 @@ export class NameGenerator {
     this.host = host;
   }
 
+  /** In every name this generator makes; its random token keeps it out of any other run's names. */
+  get mark(): string {
+    return `P${process.pid}R${this.token}.`;
+  }
+
   next(): string {
     const n = this.counter++;
     const secs = this.seconds + Math.floor(n / 1_000_000);
-    return `${secs}.M${n % 1_000_000}P${process.pid}R${this.token}.${this.host}`;
+    return `${secs}.M${n % 1_000_000}${this.mark}${this.host}`;
   }
 }
 

@@ -33,3 +33,34 @@ export function messageFileOf(name: string, subdir: "new" | "cur"): MessageFile 
   const colon = name.indexOf(":");
   return { base: baseOf(name), subdir, name, info: colon >= 0 ? name.slice(colon + 1) : "" };
 }
+
+/** Where a message file lies and its flags, as listingMatches compares them. */
+export function fileState(subdir: string, info: string): string {
+  return `${subdir}/${info}`;
+}
+
+/**
+ * Whether a folder's message files are exactly `expected` (base → fileState, as
+ * messageFiles would give them): the same names, none missing, none more. A cheaper answer
+ * than messageFiles and a comparison when the caller already holds what it expects.
+ */
+export function listingMatches(folderDir: string, expected: Map<string, string>): boolean {
+  let count = 0;
+  for (const subdir of ["new", "cur"] as const) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(folderDir, subdir), { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw err;
+    }
+    for (const entry of entries) {
+      if (!entry.isFile() || entry.name.startsWith(".")) continue;
+      const colon = entry.name.indexOf(":");
+      if (expected.get(baseOf(entry.name)) !== fileState(subdir, colon >= 0 ? entry.name.slice(colon + 1) : "")) return false;
+      count++;
+    }
+  }
+  // A base in both new/ and cur/ counts twice here, once in messageFiles: no match.
+  return count === expected.size;
+}

@@ -1,5 +1,6 @@
 import { IndexFeed } from "../index/feed.js";
-import { type FedMessage, indexMaildir } from "../index/indexer.js";
+import type { FedMessage } from "../index/appender.js";
+import { indexMaildir } from "../index/indexer.js";
 import { lockIndex, withIndexLock } from "../index/run.js";
 import type { MailboxResult } from "./mailbox.js";
 
@@ -30,11 +31,11 @@ export class DeliveryIndex {
     private readonly release: () => Promise<void>,
   ) {}
 
-  static async start(maildir: string, folderDir: string): Promise<DeliveryIndex | null> {
+  static async start(maildir: string, folderDir: string, mark: string): Promise<DeliveryIndex | null> {
     const lock = await lockIndex(maildir, 0);
     if (!lock) return null;
     try {
-      return new DeliveryIndex(maildir, new IndexFeed(maildir, folderDir), lock.release);
+      return new DeliveryIndex(maildir, new IndexFeed(maildir, folderDir, mark), lock.release);
     } catch (err) {
       await lock.release();
       throw err;

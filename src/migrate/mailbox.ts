@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { headerBlockOf } from "../index/heads.js";
-import type { FedMessage } from "../index/indexer.js";
+import type { FedMessage } from "../index/appender.js";
 import { ensureDirUnder, ensureMaildir } from "../maildir/dirs.js";
 import { FolderWriter } from "../maildir/delivery.js";
 import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
@@ -198,7 +198,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore });
     const names = new NameGenerator();
     const keywords = new KeywordTable(folderDir);
-    index = opts.index !== false && st.size - from >= feedMinBytes() ? await DeliveryIndex.start(maildir, folderDir) : null;
+    index = opts.index !== false && st.size - from >= feedMinBytes() ? await DeliveryIndex.start(maildir, folderDir, names.mark) : null;
     batches = new Batches(
       writer,
       journal,

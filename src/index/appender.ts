@@ -1,0 +1,67 @@
+import type Database from "better-sqlite3";
+import { fileState, messageFileOf } from "../maildir/scan.js";
+import { listFolders } from "./folders.js";
+import { emptySummary } from "./indexer.js";
+import { createFolder, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFiles, UID_NEXT } from "./rows.js";
+
+/** A message just delivered, as its writer knows it: no need to stat or read the file. */
+export interface FedMessage {
+  name: string;
+  subdir: "new" | "cur";
+  /** Its bytes, and its mtime in ms (as set on the file: whole seconds, so exactly what a stat gives). */
+  size: number;
+  received: number;
+  header: Uint8Array;
+}
+
+export interface MessageAppender {
+  /** The folder's directory. */
+  dir: string;
+  /** Adds a batch of delivered messages; returns how many rows were added. */
+  append: (messages: FedMessage[]) => number;
+  /**
+   * base → fileState of every row the index holds for the folder: what was there when the
+   * appender started, and each row it added since (syncIndex's `fed.holds`).
+   */
+  holds: Map<string, string>;
+}
+
+/**
+ * Adds rows for messages just delivered into the folder at `folderDir`, in delivery order,
+ * from what the caller already holds: the rows are those a scan would make (same parse, the
+ * size and mtime the caller gave the file), UIDs from uid_next. A name already indexed is
+ * left alone; a file gone or renamed since is settled by the next syncIndex. The
+ * folder's stored mtimes are not touched, so the next syncIndex lists the folder and settles
+ * anything else that changed (and the folder's counts). The folder is looked up and the
+ * statements prepared once: `append` takes one batch at a time.
+ */
+export function messageAppender(db: Database.Database, maildir: string, folderDir: string): MessageAppender {
+  const folder = listFolders(maildir).find((f) => f.dir === folderDir);
+  if (!folder) throw new Error(`${folderDir}: not a folder of ${maildir}`);
+  const id = (db.prepare("SELECT id FROM folders WHERE name = ?").pluck().get(folder.name) as number | undefined) ?? createFolder(db, folder.name).id;
+  const insert = db.prepare(`${INSERT_MESSAGE} ON CONFLICT (folder_id, base) DO NOTHING`);
+  const uidNext = db.prepare(UID_NEXT).pluck();
+  const advance = db.prepare(SET_UID_NEXT);
+  const summary = emptySummary(maildir);
+  const holds = new Map<string, string>();
+  for (const row of storedFiles(db, id)) holds.set(row.base, fileState(row.subdir, row.info));
+  const append = (messages: FedMessage[]) => {
+    let added = 0;
+    db.transaction(() => {
+      let uid = uidNext.get(id) as number;
+      for (const m of messages) {
+        const block = Buffer.from(m.header.buffer, m.header.byteOffset, m.header.byteLength);
+        const file = messageFileOf(m.name, m.subdir);
+        const row = readMessage(file, summary, { block, size: m.size, received: m.received, failed: false });
+        if (insert.run(...rowValues(row, id, uid)).changes > 0) {
+          holds.set(file.base, fileState(file.subdir, file.info));
+          uid++;
+          added++;
+        }
+      }
+      advance.run(uid, id);
+    })();
+    return added;
+  };
+  return { dir: folderDir, append, holds };
+}
