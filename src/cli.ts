@@ -1,11 +1,18 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from "./util/commander.js";
-import { EXIT } from "./commands/common.js";
-import { UsageError } from "./commands/sources.js";
+import { prestartWorker } from "./migrate/pool.js";
+
+// migrate and verify run each mailbox on a pool worker: the first one starts now, before
+// the rest of the program loads, so its boot and the loading of its code (~0.2 s) overlap
+// the option parsing and the search for sources instead of following them.
+const named = process.argv[2];
+if (named === "migrate" || named === "verify") prestartWorker(new URL("./migrate/worker.js", import.meta.url), { mode: named });
+
+const [{ Command, CommanderError }, { EXIT }, { UsageError }] = await Promise.all([import("./util/commander.js"), import("./commands/common.js"), import("./commands/sources.js")]);
+type Program = InstanceType<typeof Command>;
 
 // Each command's module is loaded only when that command runs: the nightly `index` with
 // nothing to do should not pay for loading migrate's or report's code.
-const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+const COMMANDS: Record<string, () => Promise<(program: Program) => void>> = {
   migrate: async () => (await import("./commands/migrate.js")).registerMigrate,
   verify: async () => (await import("./commands/verify.js")).registerVerify,
   path: async () => (await import("./commands/path.js")).registerPath,
@@ -24,9 +31,8 @@ const program = new Command()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 try {
-  const named = process.argv[2];
   const loaders = named !== undefined && named in COMMANDS ? [COMMANDS[named]] : [...new Set(Object.values(COMMANDS))];
-  const registered = new Set<(program: Command) => void>();
+  const registered = new Set<(program: Program) => void>();
   for (const load of loaders) {
     const register = await load();
     if (!registered.has(register)) register(program);

@@ -7,7 +7,7 @@ export interface PoolEvents<R> {
 
 export interface PoolOptions<T, R> {
   jobs: number;
-  /** Passed to every worker as workerData. */
+  /** Sent to every worker as its first message, { type: "init", shared }, before any task. */
   shared: unknown;
   /** Tasks with the same key never run at the same time (one user's Maildir, journal, keywords). */
   keyOf: (task: T) => string;
@@ -18,6 +18,30 @@ export interface PoolOptions<T, R> {
    * of a task (an index being flushed) works on its next task meanwhile.
    */
   depth?: number;
+}
+
+/** Workers started ahead of their pool (prestartWorker), by script. */
+const warm = new Map<string, Worker[]>();
+
+/**
+ * Starts a pool worker before its pool exists, so that its boot and the loading of its code
+ * overlap whatever the caller does first (reading options, finding sources). `hint` becomes
+ * its workerData: enough to begin loading (which code it will run), not its configuration,
+ * which comes in its first message as for any pool worker. It keeps nothing alive until a
+ * pool takes it; a pool that needs no more workers ends it.
+ */
+export function prestartWorker(workerFile: URL, hint: unknown): Worker {
+  const worker = new Worker(workerFile, { workerData: hint });
+  worker.unref();
+  const list = warm.get(workerFile.href) ?? [];
+  list.push(worker);
+  warm.set(workerFile.href, list);
+  // One that dies waiting is never handed out.
+  worker.on("exit", () => {
+    const at = list.indexOf(worker);
+    if (at >= 0) list.splice(at, 1);
+  });
+  return worker;
 }
 
 /**
@@ -58,7 +82,9 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
   const lane = async () => {
     let current: Held | null = null;
     const start = (): Held => {
-      const w = new Worker(workerFile, { workerData: opts.shared });
+      const w = warm.get(workerFile.href)?.shift() ?? new Worker(workerFile);
+      w.ref();
+      w.postMessage({ type: "init", shared: opts.shared });
       const held: Held = { worker: w, tasks: new Map() };
       w.on("message", (msg: { type: "progress" | "result"; index: number; bytes?: number; messages?: number; result?: R }) => {
         if (msg.type === "progress") events.progress?.(msg.index, msg.bytes ?? 0, msg.messages ?? 0);
@@ -95,5 +121,6 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
     if (last) await last.worker.terminate();
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tasks.length)) }, lane));
+  for (const unused of warm.get(workerFile.href)?.splice(0) ?? []) void unused.terminate();
   return results;
 }

@@ -1,36 +1,45 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
-import { runPool } from "../../src/migrate/pool.js";
+import { prestartWorker, runPool } from "../../src/migrate/pool.js";
 import { tempDir } from "../helpers/mbox.js";
 
-// A stand-in worker with the real protocol: sleeps, reports its start and end times, and
-// dies outright for a task that asks it to.
+// A stand-in worker with the real protocol: takes its init message, sleeps, reports its
+// start and end times (and its workerData and init), and dies outright for a task that asks
+// it to. Started with workerData "die", it dies at once.
 const WORKER = `
-import { parentPort } from "node:worker_threads";
-parentPort.on("message", async ({ index, task }) => {
+import { parentPort, workerData } from "node:worker_threads";
+if (workerData === "die") process.exit(4);
+let shared;
+parentPort.on("message", async ({ type, index, task, shared: init }) => {
+  if (type === "init") return void (shared = init);
   if (task.crash) process.exit(3);
   if (task.throws) throw new Error("boom");
   const start = Date.now();
   await new Promise((r) => setTimeout(r, task.ms));
   parentPort.postMessage({ type: "progress", index, bytes: 10, messages: 1 });
-  parentPort.postMessage({ type: "result", index, result: { name: task.name, start, end: Date.now() } });
+  parentPort.postMessage({ type: "result", index, result: { name: task.name, start, end: Date.now(), workerData, shared } });
 });
 `;
 
 interface Task { name: string; user: string; ms: number; crash?: boolean; throws?: boolean }
-interface Result { name: string; start: number; end: number; crashed?: string }
+interface Result { name: string; start: number; end: number; crashed?: string; workerData?: unknown; shared?: unknown }
 
-/** Runs tasks on the stand-in worker, one user's tasks kept apart, a dead worker's tasks failed with its error. */
-function runTasks(tasks: Task[], opts: { jobs: number; depth?: number }, progress?: (index: number, bytes: number) => void): Promise<Result[]> {
+const standIn = () => {
   const file = path.join(tempDir(), "worker.mjs");
   fs.writeFileSync(file, WORKER);
+  return pathToFileURL(file);
+};
+
+/** Runs tasks on the stand-in worker, one user's tasks kept apart, a dead worker's tasks failed with its error. */
+function runTasks(tasks: Task[], opts: { jobs: number; depth?: number }, progress?: (index: number, bytes: number) => void, worker = standIn()): Promise<Result[]> {
   return runPool<Task, Result>(
-    pathToFileURL(file),
+    worker,
     tasks,
-    { ...opts, shared: null, keyOf: (t) => t.user, crashed: (t, e) => ({ name: t.name, start: 0, end: 0, crashed: e.message }) },
+    { ...opts, shared: "config", keyOf: (t) => t.user, crashed: (t, e) => ({ name: t.name, start: 0, end: 0, crashed: e.message }) },
     { progress, result: () => undefined },
   );
 }
@@ -84,4 +93,25 @@ test("with depth 2 a worker holds two tasks at once (never two of one user); a c
     { jobs: 1, depth: 2 },
   );
   assert.deepEqual(thrown.map((r) => [r.name, r.crashed ?? "ran"]), [["t", "boom"], ["e1", "boom"], ["d1", "ran"], ["d2", "ran"]]);
+});
+
+test("a worker started ahead of its pool serves it, configured like any other; one the pool does not need is ended", async () => {
+  const worker = standIn();
+  prestartWorker(worker, "early");
+  const [first, second] = await runTasks([{ name: "a", user: "alice", ms: 0 }, { name: "b", user: "bob", ms: 0 }], { jobs: 2 }, undefined, worker);
+  assert.deepEqual([first.workerData, first.shared], ["early", "config"]);
+  assert.deepEqual([second.workerData, second.shared], [undefined, "config"], "the second lane's worker was started by the pool");
+
+  // Two started ahead, one task: the spare is ended with the pool (else it would run on).
+  prestartWorker(worker, "early");
+  prestartWorker(worker, "spare");
+  assert.deepEqual((await runTasks([{ name: "c", user: "carol", ms: 0 }], { jobs: 2 }, undefined, worker)).map((r) => r.workerData), ["early"]);
+  assert.deepEqual((await runTasks([{ name: "d", user: "dave", ms: 0 }], { jobs: 1 }, undefined, worker)).map((r) => r.workerData), [undefined], "no spare is left for a later pool");
+
+  // One that died waiting is never handed a task.
+  const dying = prestartWorker(worker, "die");
+  dying.ref(); // (started unreferenced: nothing else keeps this test waiting for it)
+  await once(dying, "exit");
+  const after = await runTasks([{ name: "e", user: "erin", ms: 0 }], { jobs: 1 }, undefined, worker);
+  assert.deepEqual(after.map((r) => [r.workerData, r.crashed ?? "ran"]), [[undefined, "ran"]]);
 });
