@@ -2,7 +2,7 @@ import type Database from "better-sqlite3";
 import { fileState, messageFileOf } from "../maildir/scan.js";
 import { listFolders } from "./folders.js";
 import { emptySummary } from "./indexer.js";
-import { createFolder, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFiles, UID_NEXT } from "./rows.js";
+import { createFolder, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, statsAdder, storedFiles, UID_NEXT } from "./rows.js";
 
 /** A message just delivered, as its writer knows it: no need to stat or read the file. */
 export interface FedMessage {
@@ -30,10 +30,10 @@ export interface MessageAppender {
  * Adds rows for messages just delivered into the folder at `folderDir`, in delivery order,
  * from what the caller already holds: the rows are those a scan would make (same parse, the
  * size and mtime the caller gave the file), UIDs from uid_next. A name already indexed is
- * left alone; a file gone or renamed since is settled by the next syncIndex. The
- * folder's stored mtimes are not touched, so the next syncIndex lists the folder and settles
- * anything else that changed (and the folder's counts). The folder is looked up and the
- * statements prepared once: `append` takes one batch at a time.
+ * left alone; a file gone or renamed since is settled by the next syncIndex. The folder's
+ * stat row counts each batch as it is added; its stored mtimes are not touched, so the next
+ * syncIndex lists the folder and settles anything else that changed. The folder is looked up
+ * and the statements prepared once: `append` takes one batch at a time.
  */
 export function messageAppender(db: Database.Database, maildir: string, folderDir: string): MessageAppender {
   const folder = listFolders(maildir).find((f) => f.dir === folderDir);
@@ -42,13 +42,15 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
   const insert = db.prepare(`${INSERT_MESSAGE} ON CONFLICT (folder_id, base) DO NOTHING`);
   const uidNext = db.prepare(UID_NEXT).pluck();
   const advance = db.prepare(SET_UID_NEXT);
+  const addStats = statsAdder(db);
   const summary = emptySummary(maildir);
   const holds = new Map<string, string>();
   for (const row of storedFiles(db, id)) holds.set(row.base, fileState(row.subdir, row.info));
   const append = (messages: FedMessage[]) => {
     let added = 0;
     db.transaction(() => {
-      let uid = uidNext.get(id) as number;
+      const first = uidNext.get(id) as number;
+      let uid = first;
       for (const m of messages) {
         const block = Buffer.from(m.header.buffer, m.header.byteOffset, m.header.byteLength);
         const file = messageFileOf(m.name, m.subdir);
@@ -60,6 +62,7 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
         }
       }
       advance.run(uid, id);
+      addStats.run({ id, from: first });
     })();
     return added;
   };

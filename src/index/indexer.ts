@@ -136,7 +136,7 @@ export interface SyncOptions {
    * rows. `leave`: files whose base name holds it are the feed's to add, so this sync leaves
    * them (and stores no mtimes for the folder, so the next sync lists it). `holds`: what the
    * feed knows the index holds for the folder; when a listing shows exactly that, the
-   * folder's rows are current and are not read back, only its stat row is recomputed.
+   * folder's rows (and the stat row the feed kept counting) are current: nothing is read back.
    */
   fed?: { dir: string; leave?: string; holds?: Map<string, string> };
 }
@@ -165,8 +165,8 @@ export function syncIndex(db: Database.Database, maildir: string, opts: SyncOpti
       continue;
     }
     const fed = opts.fed?.dir === folder.dir ? opts.fed : undefined;
-    if (fed?.holds && listingMatches(folder.dir, fed.holds)) updateStats(db, row.id);
-    else syncFolder(db, row.id, folder.dir, opts.full === true, summary, fed?.leave);
+    // Rows and stat row are current when the folder holds just what the feed added.
+    if (!(fed?.holds && listingMatches(folder.dir, fed.holds))) syncFolder(db, row.id, folder.dir, opts.full === true, summary, fed?.leave);
     const settled = (t: bigint) => (!fed?.leave && t < scanStart - 1_000_000_000n ? String(t) : "");
     db.prepare("UPDATE folders SET cur_mtime_ns = ?, new_mtime_ns = ? WHERE id = ?").run(settled(cur), settled(nu), row.id);
     stored.push([folder.name, settled(cur), settled(nu)]);

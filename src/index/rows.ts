@@ -129,12 +129,28 @@ export function readMessage(entry: MessageFile, summary: IndexSummary, head: Mes
 }
 
 
+/** A stat row's columns, from the message rows selected (SUM of a comparison counts the rows where it holds). */
+const STATS_OF_ROWS = `COUNT(*) AS messages, COALESCE(SUM(size), 0) AS bytes, COALESCE(SUM(instr(flags, 'S') = 0), 0) AS unseen,
+  COALESCE(SUM(instr(flags, 'F') > 0), 0) AS flagged, COALESCE(SUM(instr(flags, 'T') > 0), 0) AS deleted,
+  COALESCE(SUM(subdir = 'new'), 0) AS recent, MIN(received) AS oldest, MAX(received) AS newest`;
+
 /** The folder's stat row, recomputed from its message rows so the two never disagree. */
 export function updateStats(db: Database.Database, folderId: number): void {
-  // One pass over the folder's rows (SUM of a comparison counts the rows where it holds).
   db.prepare(`UPDATE folders SET (messages, bytes, unseen, flagged, deleted, recent, oldest, newest) = (
-      SELECT COUNT(*), COALESCE(SUM(size), 0), COALESCE(SUM(instr(flags, 'S') = 0), 0), COALESCE(SUM(instr(flags, 'F') > 0), 0),
-        COALESCE(SUM(instr(flags, 'T') > 0), 0), COALESCE(SUM(subdir = 'new'), 0), MIN(received), MAX(received)
-      FROM messages WHERE folder_id = @id)
+      SELECT ${STATS_OF_ROWS} FROM messages WHERE folder_id = @id)
     WHERE id = @id`).run({ id: folderId });
+}
+
+/**
+ * The statement that adds the message rows from UID @from on to the folder's stat row, for a
+ * writer that only adds rows (the index feed): the same row stays equal to a recount
+ * without one. (SQLite's MIN and MAX of several values are NULL if any is: oldest and newest
+ * are NULL for a folder without rows.)
+ */
+export function statsAdder(db: Database.Database): Database.Statement<{ id: number; from: number }> {
+  return db.prepare(`UPDATE folders SET (messages, bytes, unseen, flagged, deleted, recent, oldest, newest) = (
+      SELECT f.messages + s.messages, f.bytes + s.bytes, f.unseen + s.unseen, f.flagged + s.flagged, f.deleted + s.deleted, f.recent + s.recent,
+        COALESCE(MIN(f.oldest, s.oldest), f.oldest, s.oldest), COALESCE(MAX(f.newest, s.newest), f.newest, s.newest)
+      FROM folders f, (SELECT ${STATS_OF_ROWS} FROM messages WHERE folder_id = @id AND uid >= @from) s WHERE f.id = @id)
+    WHERE id = @id`);
 }

@@ -6,6 +6,7 @@ import { type FedMessage, messageAppender } from "../../src/index/appender.js";
 import { openIndex } from "../../src/index/db.js";
 import { readHeads } from "../../src/index/heads.js";
 import { indexMaildir, type SyncOptions, syncIndex, withIndex } from "../../src/index/indexer.js";
+import { updateStats } from "../../src/index/rows.js";
 import { listingMatches } from "../../src/maildir/scan.js";
 import { migrateMailbox } from "../../src/migrate/mailbox.js";
 import { dumpIndex } from "../helpers/index-dump.js";
@@ -60,13 +61,21 @@ test("the feed's first sync leaves the delivery's own files to it; its last one 
       assert.equal(appender.holds.size, 8);
       assert.equal(appender.append(fed(maildir, second.slice(0, 10))) + appender.append(fed(maildir, second.slice(10))), 24);
       assert.equal(appender.holds.size, 32);
+      const statRow = () => opened.db.prepare("SELECT messages, bytes, unseen, flagged, deleted, recent, oldest, newest FROM folders").get() as { messages: number };
+      const kept = statRow();
+      assert.equal(kept.messages, 32);
+      updateStats(opened.db, 1);
+      assert.deepEqual(kept, statRow(), "the stat row the appender kept is a recount's");
       opened.db.close();
       assert.ok(listingMatches(maildir, appender.holds), "what the appender holds is what the folder holds");
 
       const expected = { added: 0, renamed: 0, removed: 0 };
       if (foreign) {
         // Meanwhile an MDA delivers, an IMAP server marks a fed message seen and expunges an older one.
-        fs.writeFileSync(path.join(maildir, "new", "2000000000.M1P1.lda"), "Subject: delivered meanwhile\nFrom: a@b.example\n\nhi\n");
+        const delivered = path.join(maildir, "new", "2000000000.M1P1.lda");
+        fs.writeFileSync(delivered, "Subject: delivered meanwhile\nFrom: a@b.example\n\nhi\n");
+        // A whole second, which the copy compared with keeps exactly.
+        fs.utimesSync(delivered, 1_700_000_000, 1_700_000_000);
         const fedNew = second.find((f) => f.sub === "new") as { name: string };
         fs.renameSync(path.join(maildir, "new", fedNew.name), path.join(maildir, "cur", `${fedNew.name}:2,S`));
         const older = fs.readdirSync(path.join(maildir, "cur")).find((n) => !n.includes(mark)) as string;
