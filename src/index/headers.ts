@@ -144,9 +144,10 @@ function decode(value: string | undefined): string {
 // apostrophes), "\"Quoted Name\" <local@domain>", "local@domain (Comment Name)" (the old
 // style bounces and many MTAs still use; the parser makes the comment the display name), and
 // comma-separated lists of those (when no quote could hide a comma). Anything else (comments,
-// groups, escapes, encoded words, 8-bit, IDN) goes to mailparser's parser;
-// test/index/headers.test.ts holds the two to the same output.
-const ADDR = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*";
+// groups, escapes, encoded words, 8-bit, IDN) goes to mailparser's parser, except the
+// addresses without a domain below. test/index/headers.test.ts holds the two to the same output.
+const LOCAL = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+";
+const ADDR = `${LOCAL}@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*`;
 const BARE = new RegExp(`^\\s*(?:(${ADDR})|<(${ADDR})>)\\s*$`);
 const NAMED = new RegExp(`^\\s*([A-Za-z0-9][A-Za-z0-9 .'-]*?)\\s*<(${ADDR})>\\s*$`);
 const QUOTED = new RegExp(`^\\s*"([\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*)"\\s*<(${ADDR})>\\s*$`);
@@ -156,15 +157,37 @@ const QUOTED = new RegExp(`^\\s*"([\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*)"\\s*<(${A
 const WORD = "=\\?[A-Za-z0-9_-]+\\?[BbQq]\\?[A-Za-z0-9+/=_-]*\\?=";
 const ENCODED_NAME = new RegExp(`^\\s*("?)(${WORD}(?:[ \\t]+${WORD})*)\\1\\s*<(${ADDR})>\\s*$`);
 const COMMENTED = new RegExp(`^\\s*(${ADDR})\\s*\\(([A-Za-z0-9][A-Za-z0-9 .'-]*)\\)\\s*$`);
+// Addresses without a domain, as bounces carry them: "<>", "MAILER-DAEMON <>", "postmaster",
+// "<postmaster>", "Mail Delivery Subsystem <MAILER-DAEMON>". The parser reads a lone word as
+// a name; a name the same as its address it gives once, and that case is left to it.
+const BARE_LOCAL = new RegExp(`^\\s*(?:(${LOCAL})|<(${LOCAL})?>)\\s*$`);
+const NAMED_LOCAL = new RegExp(`^\\s*([A-Za-z0-9][A-Za-z0-9 .'-]*?)\\s*<(${LOCAL})?>\\s*$`);
+
+/** A display name as the parser gives it (spaces collapsed); null where it would read the dots otherwise. */
+function displayName(raw: string): string | null {
+  return /\.\.|^\.|\.$/.test(raw.trim()) ? null : raw.replace(/\s+/g, " ").trim();
+}
 
 function plainAddress(part: string): string | null {
   const bare = BARE.exec(part);
   if (bare) return bare[1] ?? bare[2];
   const commented = COMMENTED.exec(part);
   const named = NAMED.exec(part) ?? QUOTED.exec(part) ?? (commented ? [commented[0], commented[2], commented[1]] : null);
-  if (!named || /\.\.|^\.|\.$/.test(named[1].trim())) return null;
-  const name = named[1].replace(/\s+/g, " ").trim();
+  const name = named ? displayName(named[1]) : null;
+  if (!named || name === null) return null;
   return name === "" ? named[2] : `"${name}" <${named[2]}>`;
+}
+
+function localAddress(value: string): string | null {
+  const bare = BARE_LOCAL.exec(value);
+  if (bare) {
+    const local = bare[1] ?? bare[2];
+    return local === undefined ? "" : `"${local}"`;
+  }
+  const named = NAMED_LOCAL.exec(value);
+  const name = named ? displayName(named[1]) : null;
+  if (!named || name === null || name === named[2]) return null;
+  return named[2] === undefined ? `"${name}"` : `"${name}" <${named[2]}>`;
 }
 
 /** An address header as mailparser's text: display names quoted, encoded words and IDNs decoded. */
@@ -173,6 +196,8 @@ export function addressText(value: string | undefined): string {
   const flat = value.includes("\n") ? value.replace(/\r?\n[ \t]+/g, " ") : value;
   const idnOrEightBit = flat.includes("xn--") || /[^\x20-\x7e\t]/.test(flat);
   if (!idnOrEightBit && !flat.includes("=?")) {
+    const local = flat.includes("@") ? null : localAddress(flat);
+    if (local !== null) return local;
     const parts = flat.includes('"') ? [flat] : flat.split(",");
     const plain = parts.map(plainAddress);
     if (plain.every((p) => p !== null)) return plain.join(", ");
