@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-import { prestartWorker } from "./migrate/pool.js";
 
-// migrate and verify run each mailbox on a pool worker: the first one starts now, before
-// the rest of the program loads, so its boot and the loading of its code (~0.2 s) overlap
-// the option parsing and the search for sources instead of following them.
+// migrate and verify run each mailbox on a pool worker: the first one starts as the rest of
+// the program loads, so its boot and the loading of its code (~0.2 s) overlap the option
+// parsing and the search for sources instead of following them. Other commands do not load
+// the pool at all (the nightly index with nothing to do starts no thread).
 const named = process.argv[2];
-if (named === "migrate" || named === "verify") prestartWorker(new URL("./migrate/worker.js", import.meta.url), { mode: named });
+const prestart = async () => {
+  if (named !== "migrate" && named !== "verify") return;
+  (await import("./migrate/pool.js")).prestartWorker(new URL("./migrate/worker.js", import.meta.url), { mode: named });
+};
 
-const [{ Command, CommanderError }, { EXIT }, { UsageError }] = await Promise.all([import("./util/commander.js"), import("./commands/common.js"), import("./commands/sources.js")]);
+const [{ Command, CommanderError }, { EXIT }, { UsageError }] = await Promise.all([import("./util/commander.js"), import("./commands/common.js"), import("./commands/sources.js"), prestart()]);
 type Program = InstanceType<typeof Command>;
 
 // Each command's module is loaded only when that command runs: the nightly `index` with

@@ -3,12 +3,11 @@ import type { Command } from "commander";
 import type { IndexResult } from "../index/run.js";
 import { STATE_FILE, type Stamp, StampStore, stampHolds } from "../index/stamp.js";
 import { listUsers } from "../index/tree.js";
-import { userMaildir } from "../maildir/layout.js";
+import { type Fanout, userMaildir } from "../maildir/layout.js";
 import type { MailboxTask } from "../migrate/mailbox.js";
-import { runPool } from "../migrate/pool.js";
 import { inShard, type Shard } from "../maildir/shard.js";
 import { defaultJobs, EXIT, positiveInt, rootLayout, SHARD_HELP, selectShard } from "./common.js";
-import { makeProgress } from "./output.js";
+import { makeProgress, type Progress } from "./output.js";
 
 /** The tree's stamp store (one per shard); none, with a warning, where its file cannot be read (a symlink, say). */
 function openStamps(root: string, shard: Shard | undefined): StampStore | undefined {
@@ -19,6 +18,17 @@ function openStamps(root: string, shard: Shard | undefined): StampStore | undefi
     process.stderr.write(`mailstore: warning: ${file}: ${(err as Error).message}; every mailbox is checked in full\n`);
     return undefined;
   }
+}
+
+interface IndexCliOptions {
+  root: string;
+  full?: boolean;
+  fanout?: string;
+  jobs?: number;
+  lockTimeout: number;
+  json?: boolean;
+  progress: boolean;
+  shard?: string;
 }
 
 export function registerIndex(program: Command): void {
@@ -34,7 +44,7 @@ export function registerIndex(program: Command): void {
     .option("--json", "print one JSON summary on stdout")
     .option("--no-progress", "never show a progress bar")
     .option("--shard <K/N>", SHARD_HELP)
-    .action(async (users: string[], cli: { root: string; full?: boolean; fanout?: string; jobs?: number; lockTimeout: number; json?: boolean; progress: boolean; shard?: string }) => {
+    .action(async (users: string[], cli: IndexCliOptions) => {
       const { root, fanout } = rootLayout(cli.root, cli.fanout);
       const shard = selectShard(cli.shard);
       const names = (users.length > 0 ? users : listUsers(root, fanout, shard)).filter((u) => inShard(u, shard));
@@ -53,28 +63,7 @@ export function registerIndex(program: Command): void {
         } else pending.push(i);
       });
       const tasks: MailboxTask[] = pending.map((i) => ({ source: "", user: names[i] }));
-      const worked = await runPool<MailboxTask, IndexResult>(
-        new URL("../migrate/worker.js", import.meta.url),
-        tasks,
-        {
-          jobs: cli.jobs ?? defaultJobs(),
-          // Two mailboxes per worker: one is parsed while the last one's new index is flushed.
-          depth: 2,
-          shared: { mode: "index", options: { root, fanout, full: cli.full === true, lockWaitMs: cli.lockTimeout * 1000 } },
-          keyOf: (t) => t.user,
-          crashed: (t, e) => ({ user: t.user, status: "failed", seconds: 0, error: `worker crashed: ${e.message}` }),
-        },
-        {
-          result: (_i, r) => {
-            progress.add(1, r.added ?? 0);
-            if (r.setAside) progress.log(`mailstore: warning: ${r.user}: damaged index set aside: ${r.setAside}`, true);
-            // Quiet for cron: problems on stderr, the per-mailbox detail in --json only.
-            if (r.status === "failed") progress.log(`mailstore: FAILED ${r.user}: ${r.error}`, true);
-            else if (r.status === "skipped") progress.log(`mailstore: skipped ${r.user}: ${r.error}`, true);
-            if (r.broken) progress.log(`mailstore: warning: ${r.user}: ${r.broken} message file(s) unreadable or without a header; indexed with what could be read`, true);
-          },
-        },
-      );
+      const worked = tasks.length === 0 ? [] : await indexOnWorkers(tasks, { root, fanout }, cli, progress);
       pending.forEach((at, i) => (results[at] = worked[i]));
       if (stamps) {
         try {
@@ -100,4 +89,35 @@ export function registerIndex(program: Command): void {
       else process.stdout.write(`indexed ${totals.users - failed} of ${totals.users} mailboxes: ${totals.added} new, ${totals.renamed} renamed, ${totals.removed} removed in ${totals.seconds.toFixed(1)} s\n`);
       process.exitCode = failed > 0 ? EXIT.failed : EXIT.ok;
     });
+}
+
+/**
+ * Indexes the mailboxes that need it on worker threads. The pool (and worker_threads) is
+ * loaded here, only when there is one: not on a night when nothing changed.
+ */
+async function indexOnWorkers(tasks: MailboxTask[], layout: { root: string; fanout: Fanout }, cli: IndexCliOptions, progress: Progress): Promise<IndexResult[]> {
+  const { root, fanout } = layout;
+  const { runPool } = await import("../migrate/pool.js");
+  return runPool<MailboxTask, IndexResult>(
+    new URL("../migrate/worker.js", import.meta.url),
+    tasks,
+    {
+      jobs: cli.jobs ?? defaultJobs(),
+      // Two mailboxes per worker: one is parsed while the last one's new index is flushed.
+      depth: 2,
+      shared: { mode: "index", options: { root, fanout, full: cli.full === true, lockWaitMs: cli.lockTimeout * 1000 } },
+      keyOf: (t) => t.user,
+      crashed: (t, e) => ({ user: t.user, status: "failed", seconds: 0, error: `worker crashed: ${e.message}` }),
+    },
+    {
+      result: (_i, r) => {
+        progress.add(1, r.added ?? 0);
+        if (r.setAside) progress.log(`mailstore: warning: ${r.user}: damaged index set aside: ${r.setAside}`, true);
+        // Quiet for cron: problems on stderr, the per-mailbox detail in --json only.
+        if (r.status === "failed") progress.log(`mailstore: FAILED ${r.user}: ${r.error}`, true);
+        else if (r.status === "skipped") progress.log(`mailstore: skipped ${r.user}: ${r.error}`, true);
+        if (r.broken) progress.log(`mailstore: warning: ${r.user}: ${r.broken} message file(s) unreadable or without a header; indexed with what could be read`, true);
+      },
+    },
+  );
 }
