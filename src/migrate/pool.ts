@@ -36,7 +36,9 @@ export function prestartWorker(workerFile: URL, hint: unknown): Worker {
   const list = warm.get(workerFile.href) ?? [];
   list.push(worker);
   warm.set(workerFile.href, list);
-  // One that dies waiting is never handed out.
+  // One that dies waiting is never handed out, and its error is no one's to handle: the
+  // pool starts another.
+  worker.on("error", () => undefined);
   worker.on("exit", () => {
     const at = list.indexOf(worker);
     if (at >= 0) list.splice(at, 1);

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +12,7 @@ import { tempDir } from "../helpers/mbox.js";
 const WORKER = `
 import { parentPort, workerData } from "node:worker_threads";
 if (workerData === "die") process.exit(4);
+if (workerData === "throw") throw new Error("failed to load");
 let shared;
 parentPort.on("message", async ({ type, index, task, shared: init }) => {
   if (type === "init") return void (shared = init);
@@ -108,10 +108,12 @@ test("a worker started ahead of its pool serves it, configured like any other; o
   assert.deepEqual((await runTasks([{ name: "c", user: "carol", ms: 0 }], { jobs: 2 }, undefined, worker)).map((r) => r.workerData), ["early"]);
   assert.deepEqual((await runTasks([{ name: "d", user: "dave", ms: 0 }], { jobs: 1 }, undefined, worker)).map((r) => r.workerData), [undefined], "no spare is left for a later pool");
 
-  // One that died waiting is never handed a task.
-  const dying = prestartWorker(worker, "die");
-  dying.ref(); // (started unreferenced: nothing else keeps this test waiting for it)
-  await once(dying, "exit");
+  // One that died waiting (or threw: no one else hears its error) is never handed a task.
+  for (const death of ["die", "throw"]) {
+    const dying = prestartWorker(worker, death);
+    dying.ref(); // (started unreferenced: nothing else keeps this test waiting for it)
+    await new Promise((exited) => dying.on("exit", exited));
+  }
   const after = await runTasks([{ name: "e", user: "erin", ms: 0 }], { jobs: 1 }, undefined, worker);
   assert.deepEqual(after.map((r) => [r.workerData, r.crashed ?? "ran"]), [[undefined, "ran"]]);
 });
