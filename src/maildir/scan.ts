@@ -30,8 +30,13 @@ export function messageFiles(folderDir: string): Map<string, MessageFile> {
 }
 
 export function messageFileOf(name: string, subdir: "new" | "cur"): MessageFile {
+  return { base: baseOf(name), subdir, name, info: infoOf(name) };
+}
+
+/** What follows ":" in a file name ("2,FS"), or "". */
+function infoOf(name: string): string {
   const colon = name.indexOf(":");
-  return { base: baseOf(name), subdir, name, info: colon >= 0 ? name.slice(colon + 1) : "" };
+  return colon >= 0 ? name.slice(colon + 1) : "";
 }
 
 /** Where a message file lies and its flags, as listingMatches compares them. */
@@ -56,8 +61,7 @@ export function listingMatches(folderDir: string, expected: Map<string, string>)
     }
     for (const entry of entries) {
       if (!entry.isFile() || entry.name.startsWith(".")) continue;
-      const colon = entry.name.indexOf(":");
-      if (expected.get(baseOf(entry.name)) !== fileState(subdir, colon >= 0 ? entry.name.slice(colon + 1) : "")) return false;
+      if (expected.get(baseOf(entry.name)) !== fileState(subdir, infoOf(entry.name))) return false;
       count++;
     }
   }
