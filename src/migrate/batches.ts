@@ -56,21 +56,32 @@ export class Batches<Extra = never> {
     private readonly limits: BatchLimits = DEFAULT_LIMITS,
   ) {}
 
-  /** Queues a whole message for writing to tmp/; waits while the thread pool holds enough. */
-  async writeWhole(message: WholeMessage, bytes: number): Promise<void> {
-    while (this.writes.length >= this.limits.writesInFlight || this.bytesInFlight > this.limits.bytesInFlight) await this.settleOldestWrite();
+  /**
+   * Null when a whole message may be queued now; else a promise that settles once the thread
+   * pool holds few enough writes. Asked before each writeWhole: most messages never wait, and
+   * those that do not are not made to await anything.
+   */
+  writeRoom(): Promise<void> | null {
+    return this.full() ? this.settleUntilRoom() : null;
+  }
+
+  /** Queues a whole message for writing to tmp/ (after writeRoom, which bounds what is queued). */
+  writeWhole(message: WholeMessage, bytes: number): void {
     this.group.push(message);
     this.groupBytes += bytes;
     if (this.group.length >= this.limits.groupMessages || this.groupBytes >= this.limits.groupBytes) this.dispatchGroup();
   }
 
-  /** Adds a message whose tmp/ file is written (or queued); cuts a batch when full. */
-  async add(staged: StagedMessage, row: MessageRow, extra?: Extra): Promise<void> {
+  /**
+   * Adds a message whose tmp/ file is written (or queued). When that fills the batch, the
+   * batch is cut and the promise returned must settle before the next add; else null.
+   */
+  add(staged: StagedMessage, row: MessageRow, extra?: Extra): Promise<void> | null {
     this.staged.push(staged);
     this.rows.push(row);
     if (extra !== undefined) this.extras.push(extra);
     this.stagedBytes += row.size;
-    if (this.staged.length >= this.limits.messages || this.stagedBytes >= this.limits.bytes) await this.cut();
+    return this.staged.length >= this.limits.messages || this.stagedBytes >= this.limits.bytes ? this.cut() : null;
   }
 
   /** Makes everything added visible. */
@@ -100,6 +111,14 @@ export class Batches<Extra = never> {
     this.bytesInFlight += bytes;
     this.group = [];
     this.groupBytes = 0;
+  }
+
+  private full(): boolean {
+    return this.writes.length >= this.limits.writesInFlight || this.bytesInFlight > this.limits.bytesInFlight;
+  }
+
+  private async settleUntilRoom(): Promise<void> {
+    while (this.full()) await this.settleOldestWrite();
   }
 
   private async settleOldestWrite(): Promise<void> {

@@ -1,28 +1,22 @@
 import fs from "node:fs";
 import path from "node:path";
-import { headerBlockOf } from "../index/heads.js";
 import type { FedMessage } from "../index/appender.js";
 import { ensureDirUnder, ensureMaildir } from "../maildir/dirs.js";
 import { FolderWriter } from "../maildir/delivery.js";
-import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
 import { KeywordTable } from "../maildir/keywords.js";
 import { folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
-import { baseOf, finalName, NameGenerator } from "../maildir/names.js";
+import { baseOf, NameGenerator } from "../maildir/names.js";
 import { messageFiles } from "../maildir/scan.js";
 import { lockSource } from "../mbox/lock.js";
 import { MboxReader } from "../mbox/reader.js";
 import { crc32 } from "../util/crc32.js";
-import { headerFieldsOf, parseDateHeader } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
 import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
+import { MessageStep } from "./message-step.js";
 import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn } from "./task.js";
 
 export { emptyMailboxResult, type MailboxResult, type MailboxStatus, type MailboxTask, type MigrateOptions, type ProgressFn, resultBase } from "./task.js";
-
-
-/** Messages up to this size are written whole on the thread pool. */
-const WHOLE_LIMIT = 1024 * 1024;
 
 export class SourceChangedError extends Error {}
 
@@ -88,19 +82,6 @@ export function crcOfPrefix(fd: number, length: number): number {
     pos += got;
   }
   return crc;
-}
-
-const DATE_FIELD = ["date"];
-
-/**
- * The received time: the From_ line date, else the Date header, else the source's mtime, in
- * whole seconds (IMAP's INTERNALDATE has no finer grain). Whole seconds also survive the
- * file's timestamps exactly, so the index feed can give a message's received time without a
- * stat and agree with a scan.
- */
-export function receivedTime(envelopeDate: Date | null, header: Buffer, fallback: Date): Date {
-  const ms = envelopeDate ? envelopeDate.getTime() : parseDateHeader(headerFieldsOf(header, DATE_FIELD, { latin1: true }).get("date"));
-  return new Date(Math.floor((ms ?? fallback.getTime()) / 1000) * 1000);
 }
 
 async function runMailbox(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): Promise<void> {
@@ -206,59 +187,12 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       { beforePublish: () => keywords.save(owner), afterPublish: index ? (fed) => (index as DeliveryIndex).published(fed) : undefined },
       { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages },
     );
-    let position = from;
-
+    const step = new MessageStep({ writer, batches, names, keywords, tmpPrefix, sourceMtime: st.mtime, feeding: index !== null, result, progress }, seq, from);
     for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
-      const { message } = next;
-      if (message.pseudo) {
-        const content = next.content();
-        let step = content.next();
-        while (!step.done) step = content.next();
-        result.skippedPseudo++;
-        progress(step.value.end - position, 0);
-        position = step.value.end;
-        continue;
-      }
-      const flags = flagsFromHeader(message.header);
-      const info = flags.cur ? infoSuffix(flags.flags, keywords.letters(flags.keywords)) : null;
-      const tmpName = `${tmpPrefix}${seq}`;
-      const mtime = receivedTime(message.envelope.date, message.header, st.mtime);
-      const content = next.content();
-      // Collect up to WHOLE_LIMIT bytes (views into the reader's buffers, which it never
-      // rewrites); a message that fits is written on the thread pool, a larger one is streamed
-      // to its file here.
-      const head: Buffer[] = [];
-      let size = 0;
-      let step = content.next();
-      for (; !step.done && size <= WHOLE_LIMIT; step = content.next()) {
-        head.push(step.value);
-        size += step.value.length;
-      }
-      if (step.done) {
-        await batches.writeWhole({ tmpName, pieces: head, mtime }, size);
-      } else {
-        const out = writer.open(tmpName);
-        try {
-          for (const piece of head) writer.write(out, piece);
-          for (; !step.done; step = content.next()) {
-            writer.write(out, step.value);
-            size += step.value.length;
-          }
-        } finally {
-          writer.close(out, mtime);
-        }
-      }
-      const end = step.value;
-      if (end.truncated) result.warnings.push(`the last message (at byte ${message.offset}) ends without a newline: it may have been cut short; migrated as it stands`);
-      const name = finalName(names.next(), size, info);
-      const subdir = flags.cur ? "cur" : "new";
-      const fed: FedMessage | undefined = index ? { name, subdir, size, received: mtime.getTime(), header: headerBlockOf(head) } : undefined;
-      await batches.add({ tmpName, finalName: name, subdir }, { seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size }, fed);
-      seq++;
-      result.messages++;
-      result.bytes += size;
-      progress(end.end - position, 1);
-      position = end.end;
+      const room = batches.writeRoom();
+      if (room) await room;
+      const cut = step.deliver(next);
+      if (cut) await cut;
     }
     await batches.finish();
     noteFallbacks(reader, result);

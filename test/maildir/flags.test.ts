@@ -53,7 +53,7 @@ test("names are unique, carry S=size and sort in delivery order", () => {
 });
 
 test("received time: the From_ date, else the Date header, else the fallback", async () => {
-  const { receivedTime } = await import("../../src/migrate/mailbox.js");
+  const { receivedTime } = await import("../../src/migrate/message-step.js");
   const fallback = new Date(0);
   const header = Buffer.from("Date: Thu, 18 Sep 2008 17:54:04 +0900 (JST)\nSubject: x\n\n");
   assert.equal(receivedTime(new Date(5_000), header, fallback).getTime(), 5_000);

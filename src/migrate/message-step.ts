@@ -1,0 +1,121 @@
+import type { FedMessage } from "../index/appender.js";
+import { headerBlockOf } from "../index/heads.js";
+import type { FolderWriter } from "../maildir/delivery.js";
+import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
+import type { KeywordTable } from "../maildir/keywords.js";
+import { finalName, type NameGenerator } from "../maildir/names.js";
+import type { MboxReader } from "../mbox/reader.js";
+import { headerFieldsOf, parseDateHeader } from "../util/rfc5322.js";
+import type { Batches } from "./batches.js";
+import type { MailboxResult, ProgressFn } from "./task.js";
+
+/** Messages up to this size are written whole on the thread pool. */
+export const WHOLE_LIMIT = 1024 * 1024;
+
+const DATE_FIELD = ["date"];
+
+/**
+ * The received time: the From_ line date, else the Date header, else the source's mtime, in
+ * whole seconds (IMAP's INTERNALDATE has no finer grain). Whole seconds also survive the
+ * file's timestamps exactly, so the index feed can give a message's received time without a
+ * stat and agree with a scan.
+ */
+export function receivedTime(envelopeDate: Date | null, header: Buffer, fallback: Date): Date {
+  const ms = envelopeDate ? envelopeDate.getTime() : parseDateHeader(headerFieldsOf(header, DATE_FIELD, { latin1: true }).get("date"));
+  return new Date(Math.floor((ms ?? fallback.getTime()) / 1000) * 1000);
+}
+
+type NextMessage = NonNullable<ReturnType<MboxReader["nextMessage"]>>;
+
+/**
+ * One message of a delivery, from the reader's framing to a staged file and a batch row. The
+ * step is synchronous and returns a promise only when the caller must wait (a batch was cut):
+ * the loop around it awaits a few hundred times a mailbox instead of twice a message, and this
+ * function stays small enough for V8 to recompile cheaply when the shapes it has seen change
+ * (the loop inside deliver() cost ~270 ms of compiler time on 30,000 messages).
+ */
+export class MessageStep {
+  /** Sequence number of the next message in the source (the journal's seq). */
+  seq: number;
+  /** File offset just past the last message handled. */
+  position: number;
+
+  constructor(
+    private readonly ctx: {
+      writer: FolderWriter;
+      batches: Batches<FedMessage>;
+      names: NameGenerator;
+      keywords: KeywordTable;
+      tmpPrefix: string;
+      sourceMtime: Date;
+      /** Whether each message's row goes to the index feed. */
+      feeding: boolean;
+      result: MailboxResult;
+      progress: ProgressFn;
+    },
+    seq: number,
+    position: number,
+  ) {
+    this.seq = seq;
+    this.position = position;
+  }
+
+  /** Stages one message; a promise when the batch it completed must be published before the next. */
+  deliver(next: NextMessage): Promise<void> | null {
+    const { writer, batches, result } = this.ctx;
+    const { message } = next;
+    if (message.pseudo) {
+      const content = next.content();
+      let step = content.next();
+      while (!step.done) step = content.next();
+      result.skippedPseudo++;
+      this.advance(step.value.end, 0);
+      return null;
+    }
+    const flags = flagsFromHeader(message.header);
+    const info = flags.cur ? infoSuffix(flags.flags, this.ctx.keywords.letters(flags.keywords)) : null;
+    const tmpName = `${this.ctx.tmpPrefix}${this.seq}`;
+    const mtime = receivedTime(message.envelope.date, message.header, this.ctx.sourceMtime);
+    const content = next.content();
+    // Collect up to WHOLE_LIMIT bytes (views into the reader's buffers, which it never
+    // rewrites); a message that fits is written on the thread pool, a larger one is streamed
+    // to its file here.
+    const head: Buffer[] = [];
+    let size = 0;
+    let step = content.next();
+    for (; !step.done && size <= WHOLE_LIMIT; step = content.next()) {
+      head.push(step.value);
+      size += step.value.length;
+    }
+    if (step.done) {
+      batches.writeWhole({ tmpName, pieces: head, mtime }, size);
+    } else {
+      const out = writer.open(tmpName);
+      try {
+        for (const piece of head) writer.write(out, piece);
+        for (; !step.done; step = content.next()) {
+          writer.write(out, step.value);
+          size += step.value.length;
+        }
+      } finally {
+        writer.close(out, mtime);
+      }
+    }
+    const end = step.value;
+    if (end.truncated) result.warnings.push(`the last message (at byte ${message.offset}) ends without a newline: it may have been cut short; migrated as it stands`);
+    const name = finalName(this.ctx.names.next(), size, info);
+    const subdir = flags.cur ? "cur" : "new";
+    const fed: FedMessage | undefined = this.ctx.feeding ? { name, subdir, size, received: mtime.getTime(), header: headerBlockOf(head) } : undefined;
+    const cut = batches.add({ tmpName, finalName: name, subdir }, { seq: this.seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size }, fed);
+    this.seq++;
+    result.messages++;
+    result.bytes += size;
+    this.advance(end.end, 1);
+    return cut;
+  }
+
+  private advance(end: number, messages: number): void {
+    this.ctx.progress(end - this.position, messages);
+    this.position = end;
+  }
+}
