@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Batches, DEFAULT_LIMITS } from "../../src/migrate/batches.js";
+import type { FolderWriter, StagedMessage, WholeMessage } from "../../src/maildir/delivery.js";
+import type { Journal, MessageRow } from "../../src/migrate/journal.js";
+
+/** A writer whose group writes finish only when the test says so, recording what happened in order. */
+function fakeWriter() {
+  const events: string[] = [];
+  const pending: (() => void)[] = [];
+  const writer = {
+    writeGroup: (group: WholeMessage[]) => {
+      events.push(`write ${group.map((m) => m.tmpName).join(",")}`);
+      return new Promise<void>((resolve) => pending.push(resolve));
+    },
+    flush: async (batch: StagedMessage[]) => void events.push(`flush ${batch.length}`),
+    publish: async (batch: StagedMessage[]) => void events.push(`publish ${batch.map((m) => m.finalName).join(",")}`),
+  };
+  const finishOldest = async () => {
+    pending.shift()?.();
+    await new Promise((r) => setImmediate(r));
+  };
+  return { writer: writer as unknown as FolderWriter, events, finishOldest, inFlight: () => pending.length };
+}
+
+const journal = (events: string[]) =>
+  ({ recordPending: (_id: number, rows: MessageRow[]) => events.push(`pending ${rows.length}`), markDone: () => events.push("done") }) as unknown as Journal;
+
+const message = (i: number) => ({ whole: { tmpName: `t${i}`, pieces: [Buffer.from(`m${i}`)], mtime: new Date(0) }, staged: { tmpName: `t${i}`, finalName: `f${i}`, subdir: "new" as const } });
+const row = (i: number): MessageRow => ({ seq: i, offset: i, end: i + 1, crc: 0, name: `f${i}`, subdir: "new", size: 1 });
+
+test("batches: writeRoom waits only while the thread pool is full; add returns a promise only when it cut a batch", async () => {
+  const { writer, events, finishOldest, inFlight } = fakeWriter();
+  const limits = { ...DEFAULT_LIMITS, messages: 4, groupMessages: 1, writesInFlight: 2 };
+  const batches = new Batches<never>(writer, journal(events), 1, { beforePublish: () => events.push("before") }, limits);
+
+  for (let i = 0; i < 2; i++) {
+    assert.equal(batches.writeRoom(), null, `room for write ${i}`);
+    batches.writeWhole(message(i).whole, 2);
+    assert.equal(batches.add(message(i).staged, row(i)), null, "no batch is cut before the fourth message");
+  }
+  assert.equal(inFlight(), 2);
+  const room = batches.writeRoom();
+  assert.ok(room instanceof Promise, "two writes in flight: the third must wait");
+  let roomed = false;
+  void room.then(() => (roomed = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(roomed, false, "still full");
+  await finishOldest();
+  assert.equal(roomed, true, "one write done: room again");
+  assert.equal(batches.writeRoom(), null);
+
+  batches.writeWhole(message(2).whole, 2);
+  assert.equal(batches.add(message(2).staged, row(2)), null);
+  batches.writeWhole(message(3).whole, 2);
+  const cut = batches.add(message(3).staged, row(3));
+  assert.ok(cut instanceof Promise, "the fourth message fills the batch");
+  let cutDone = false;
+  void cut.then(() => (cutDone = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(cutDone, false, "a cut waits for the batch's writes");
+  assert.ok(!events.includes("flush 4"), "nothing is flushed before every write of the batch is done");
+  while (inFlight() > 0) await finishOldest();
+  await cut;
+  await batches.finish();
+  assert.deepEqual(events.slice(-5), ["flush 4", "before", "pending 4", "publish f0,f1,f2,f3", "done"]);
+});
