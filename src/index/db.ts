@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { assertPlainDbFiles } from "../maildir/dirs.js";
+import { assertPlainDbFiles, giveTo, maildirOwner, type Owner, prepareDbFile } from "../maildir/dirs.js";
 import { INDEX_FILE } from "./files.js";
 
 export { INDEX_FILE };
@@ -85,15 +85,17 @@ export function openIndex(maildir: string, opts: OpenOptions = {}): OpenedIndex 
     return { db, setAside: null };
   }
   const inMemory = () => opts.buildInMemory?.() === true;
-  if (!fs.existsSync(file)) return buildAside(file, null, inMemory());
+  const owner = maildirOwner(maildir);
+  if (!fs.existsSync(file)) return buildAside(file, null, inMemory(), owner);
   try {
+    prepareDbFile(file, owner);
     return { db: create(file, opts.deepCheck === true), setAside: null };
   } catch (err) {
     if (!fs.existsSync(file)) throw err;
     const aside = `${file}.damaged-${Date.now()}`;
     fs.renameSync(file, aside);
     for (const extra of ["-wal", "-shm"]) fs.rmSync(file + extra, { force: true });
-    return buildAside(file, `${aside} (${(err as Error).message})`, inMemory());
+    return buildAside(file, `${aside} (${(err as Error).message})`, inMemory(), owner);
   }
 }
 
@@ -105,14 +107,15 @@ export function openIndex(maildir: string, opts: OpenOptions = {}): OpenedIndex 
  * in memory from a ready-made empty image and written out in one piece; a large one as
  * <file>.building with neither journal nor flushes, so its memory stays bounded.
  */
-function buildAside(file: string, setAside: string | null, inMemory: boolean): OpenedIndex {
+function buildAside(file: string, setAside: string | null, inMemory: boolean, owner: Owner | undefined): OpenedIndex {
   const building = `${file}.building`;
   assertPlainDbFiles(building);
   const remove = () => {
     for (const suffix of ["", "-wal", "-shm", "-journal"]) fs.rmSync(building + suffix, { force: true });
   };
   remove();
-  if (inMemory) return buildInMemory(file, building, setAside, remove);
+  if (inMemory) return buildInMemory(file, building, setAside, remove, owner);
+  prepareDbFile(building, owner);
   const db = new Database(building);
   try {
     db.pragma("journal_mode = OFF");
@@ -153,7 +156,7 @@ function buildAside(file: string, setAside: string | null, inMemory: boolean): O
 let emptyImage: Buffer | undefined;
 
 /** A new index in memory, opened from a copy of a serialized empty one (schema made once per thread). */
-function buildInMemory(file: string, building: string, setAside: string | null, remove: () => void): OpenedIndex {
+function buildInMemory(file: string, building: string, setAside: string | null, remove: () => void, owner: Owner | undefined): OpenedIndex {
   if (!emptyImage) {
     const template = new Database(":memory:");
     template.exec(SCHEMA);
@@ -183,7 +186,7 @@ function buildInMemory(file: string, building: string, setAside: string | null, 
     building: {
       publish: () => {
         try {
-          writeFlushed(building, image());
+          writeFlushed(building, image(), owner);
         } catch (err) {
           remove();
           throw err;
@@ -192,7 +195,7 @@ function buildInMemory(file: string, building: string, setAside: string | null, 
       },
       publishLater: async () => {
         try {
-          await writeFlushedLater(building, image());
+          await writeFlushedLater(building, image(), owner);
         } catch (err) {
           remove();
           throw err;
@@ -207,10 +210,11 @@ function buildInMemory(file: string, building: string, setAside: string | null, 
 // A new file: never through a symlink, never over a file.
 const CREATE_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
-/** Writes a new file and flushes it to disk. */
-function writeFlushed(file: string, bytes: Buffer): void {
-  const fd = fs.openSync(file, CREATE_NEW, 0o644);
+/** Writes a new file (0600, `owner`'s) and flushes it to disk. */
+function writeFlushed(file: string, bytes: Buffer, owner: Owner | undefined): void {
+  const fd = fs.openSync(file, CREATE_NEW, 0o600);
   try {
+    giveTo(fd, owner);
     for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at, bytes.length - at);
     fs.fsyncSync(fd);
   } finally {
@@ -219,9 +223,10 @@ function writeFlushed(file: string, bytes: Buffer): void {
 }
 
 /** writeFlushed on libuv's thread pool: the caller's thread goes on meanwhile. */
-async function writeFlushedLater(file: string, bytes: Buffer): Promise<void> {
-  const handle = await fs.promises.open(file, CREATE_NEW, 0o644);
+async function writeFlushedLater(file: string, bytes: Buffer, owner: Owner | undefined): Promise<void> {
+  const handle = await fs.promises.open(file, CREATE_NEW, 0o600);
   try {
+    if (owner) await handle.chown(owner.uid, owner.gid);
     await handle.writeFile(bytes);
     await handle.sync();
   } finally {

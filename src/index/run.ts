@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { unlock as fcntlUnlock } from "os-lock";
+import { giveTo, maildirOwner } from "../maildir/dirs.js";
 import { userMaildir } from "../maildir/layout.js";
 import type { MigrateOptions } from "../migrate/mailbox.js";
 import { fcntlLockBy } from "../util/fcntl-lock.js";
@@ -47,6 +48,7 @@ export async function lockIndex(maildir: string, waitMs: number, opts: { create?
     throw err;
   }
   try {
+    giveTo(fd, maildirOwner(maildir));
     if (!(await fcntlLockBy(fd, true, Date.now() + waitMs))) {
       fs.closeSync(fd);
       return null;

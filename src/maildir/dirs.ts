@@ -79,3 +79,48 @@ export function assertPlainDbFiles(dbPath: string): void {
     if (st && !st.isFile()) throw new UnsafePathError(`refusing to open ${file}: it is ${st.isSymbolicLink() ? "a symlink" : "not a regular file"}`);
   }
 }
+
+/**
+ * Who the files mailstore keeps in a Maildir (journal, index, lock) belong to: the Maildir's
+ * owner when running as root, as for the mail in it (a file left to root would be out of reach
+ * of the mail server and of a front end reading the index as the mail user); undefined
+ * otherwise, when they are the caller's anyway.
+ */
+export function maildirOwner(maildir: string): Owner | undefined {
+  if (process.geteuid?.() !== 0) return undefined;
+  const st = fs.lstatSync(maildir);
+  return { uid: st.uid, gid: st.gid };
+}
+
+/** Gives an open file to `owner` unless it has it already. */
+export function giveTo(fd: number, owner: Owner | undefined): void {
+  if (!owner) return;
+  const st = fs.fstatSync(fd);
+  if (st.uid !== owner.uid || st.gid !== owner.gid) fs.fchownSync(fd, owner.uid, owner.gid);
+}
+
+/**
+ * Readies a SQLite database in a Maildir before SQLite opens it: refuses symlinks
+ * (assertPlainDbFiles), creates the file (0600) if missing, and gives it and its side files
+ * to `owner`. SQLite run as root makes its -wal, -shm and -journal files with the database
+ * file's owner and mode, so later ones follow; those an earlier version left to root are
+ * given over here.
+ */
+export function prepareDbFile(dbPath: string, owner: Owner | undefined): void {
+  assertPlainDbFiles(dbPath);
+  for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`]) {
+    const main = file === dbPath;
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | (main ? fs.constants.O_CREAT : 0), 0o600);
+    } catch (err) {
+      if (!main && (err as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw err;
+    }
+    try {
+      giveTo(fd, owner);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}

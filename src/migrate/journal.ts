@@ -1,6 +1,6 @@
 import path from "node:path";
 import Database from "better-sqlite3";
-import { assertPlainDbFiles } from "../maildir/dirs.js";
+import { assertPlainDbFiles, maildirOwner, prepareDbFile } from "../maildir/dirs.js";
 
 /**
  * The per-Maildir migration journal (<maildir>/mailstore-journal.sqlite).
@@ -50,7 +50,8 @@ export class Journal {
   private perMessage = false;
 
   constructor(maildir: string, opts: { durable: boolean; readonly?: boolean }) {
-    assertPlainDbFiles(path.join(maildir, JOURNAL_FILE));
+    if (opts.readonly) assertPlainDbFiles(path.join(maildir, JOURNAL_FILE));
+    else prepareDbFile(path.join(maildir, JOURNAL_FILE), maildirOwner(maildir));
     this.db = new Database(path.join(maildir, JOURNAL_FILE), { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 30_000 });
     if (opts.readonly) {
       // Read as it is (verify): a schema 1 journal keeps its row per message.

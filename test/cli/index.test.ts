@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -152,4 +152,34 @@ test("a nightly run with nothing changed answers from the stamps; a change, a ne
   assert.deepEqual(fourth.users.find((u) => u.user === "pia")?.added, 3);
   const stat = JSON.parse(mailstore(["stat", "--root", root, "pia", "--json"]).stdout);
   assert.equal(stat.messages, 3);
+});
+
+// The mail user's own cron job (runuser -u nobody here) keeps the index that root's migration made.
+const asNobody = (args: string[]) => spawnSync("runuser", ["-u", "nobody", "--", process.execPath, CLI, ...args], { encoding: "utf8" });
+const nobodySkip =
+  process.getuid?.() !== 0 ? "needs root" : spawnSync("runuser", ["-u", "nobody", "--", "test", "-r", CLI]).status !== 0 ? `nobody cannot read ${CLI}` : false;
+
+test("run as root, the index, journal and lock belong to the Maildir's owner: the mail user reindexes and reads it", { skip: nobodySkip }, () => {
+  const dir = tempDir();
+  fs.chmodSync(dir, 0o711);
+  const src = path.join(dir, "rosa");
+  fs.writeFileSync(src, buildMbox(realMessages("lf", 6).map((m) => m.bytes), "mboxrd").mbox);
+  fs.chownSync(src, 65534, 65534);
+  const root = path.join(dir, "root");
+  assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", src]).status, 0);
+  const maildir = mailstore(["path", "--root", root, "rosa"]).stdout.trim();
+  for (const name of ["mailstore.sqlite", "mailstore-journal.sqlite", "mailstore-index.lock"]) {
+    const st = fs.statSync(path.join(maildir, name));
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [65534, 65534, 0o600], name);
+  }
+  // A delivery as the MDA makes it, then the user's nightly run.
+  const delivered = path.join(maildir, "new", "2000000000.M1P1.mda");
+  fs.writeFileSync(delivered, realMessages("lf", 7)[6].bytes);
+  fs.chownSync(delivered, 65534, 65534);
+  const again = asNobody(["index", "--root", root, "--json", "rosa"]);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(JSON.parse(again.stdout).totals.added, 1);
+  const stat = asNobody(["stat", "--root", root, "rosa", "--json"]);
+  assert.equal(stat.status, 0, stat.stderr);
+  assert.equal(JSON.parse(stat.stdout).messages, 7);
 });

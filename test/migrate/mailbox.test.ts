@@ -163,7 +163,7 @@ test("a dotlock left by a dead mailstore of this host is broken; one held by a l
   assert.equal(held.status, "failed");
 });
 
-test("keywords reach file names and dovecot-keywords; --owner sets the owner of all that is created", async () => {
+test("keywords reach file names and dovecot-keywords; --owner sets the owner of all that is created, the journal and index included", async () => {
   const dir = tempDir();
   const src = path.join(dir, "mike");
   const msgs = realMessages("lf", 2).map((m) => m.bytes);
@@ -183,6 +183,12 @@ test("keywords reach file names and dovecot-keywords; --owner sets the owner of 
       assert.deepEqual([st.uid, st.gid], [1234, 5678], p);
     }
     assert.equal(fs.statSync(path.dirname(maildir)).uid, 0, "hash buckets stay root's");
+    // mailstore's own files in the Maildir too: else the mail user's cron or front end cannot use them.
+    assert.equal(r.indexed, true);
+    for (const name of ["mailstore-journal.sqlite", "mailstore.sqlite", "mailstore-index.lock"]) {
+      const st = fs.statSync(path.join(maildir, name));
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [1234, 5678, 0o600], name);
+    }
   }
 });
 
