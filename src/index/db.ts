@@ -87,8 +87,9 @@ export function openIndex(maildir: string, opts: OpenOptions = {}): OpenedIndex 
   const inMemory = () => opts.buildInMemory?.() === true;
   const owner = maildirOwner(maildir);
   if (!fs.existsSync(file)) return buildAside(file, null, inMemory(), owner);
+  // Outside the try: a file that cannot be opened or handed over is an error, not damage.
+  prepareDbFile(file, owner);
   try {
-    prepareDbFile(file, owner);
     return { db: create(file, opts.deepCheck === true), setAside: null };
   } catch (err) {
     if (!fs.existsSync(file)) throw err;

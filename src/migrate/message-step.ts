@@ -10,7 +10,7 @@ import type { Batches } from "./batches.js";
 import type { MailboxResult, ProgressFn } from "./task.js";
 
 /** Messages up to this size are written whole on the thread pool. */
-export const WHOLE_LIMIT = 1024 * 1024;
+const WHOLE_LIMIT = 1024 * 1024;
 
 const DATE_FIELD = ["date"];
 
