@@ -15,7 +15,10 @@ export function dovecotUsable() {
   return process.getuid?.() === 0 && have("dovecot") && have("doveadm");
 }
 
-/** Starts the peer for Maildirs under `root` (levels 2/2); returns { doveadm(args), stop(), indexDir(user) }. */
+/**
+ * Starts the peer for the hashed tree under `root` (fan-out 2/2). Returns its config file (for
+ * `doveadm -c`), where it keeps a user's Dovecot index, adopt(maildir) and stop().
+ */
 export async function startDovecot(scratch, root) {
   fs.rmSync(scratch, { recursive: true, force: true });
   for (const dir of ["run", "state", "index"]) fs.mkdirSync(path.join(scratch, dir), { recursive: true });
