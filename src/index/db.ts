@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { assertPlainDbFiles, giveTo, maildirOwner, type Owner, prepareDbFile } from "../maildir/dirs.js";
+import { assertPlainDbFiles, dbFiles, giveTo, maildirOwner, type Owner, prepareDbFile } from "../maildir/dirs.js";
 import { INDEX_FILE } from "./files.js";
 
 export { INDEX_FILE };
@@ -112,7 +112,7 @@ function buildAside(file: string, setAside: string | null, inMemory: boolean, ow
   const building = `${file}.building`;
   assertPlainDbFiles(building);
   const remove = () => {
-    for (const suffix of ["", "-wal", "-shm", "-journal"]) fs.rmSync(building + suffix, { force: true });
+    for (const file of dbFiles(building)) fs.rmSync(file, { force: true });
   };
   remove();
   if (inMemory) return buildInMemory(file, building, setAside, remove, owner);

@@ -68,13 +68,18 @@ export function ensureMaildir(root: string, dir: string, opts: { owner?: Owner; 
   }
 }
 
+/** A SQLite database file and the side files SQLite may make beside it. */
+export function dbFiles(dbPath: string): string[] {
+  return [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`];
+}
+
 /**
  * Refuses a SQLite database path whose file or side files (-wal, -shm, -journal) are
  * symlinks or not regular files. SQLite follows symlinks; run as root in a user-owned Maildir,
  * a planted link would let it create or overwrite a file anywhere.
  */
 export function assertPlainDbFiles(dbPath: string): void {
-  for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`]) {
+  for (const file of dbFiles(dbPath)) {
     const st = fs.lstatSync(file, { throwIfNoEntry: false });
     if (st && !st.isFile()) throw new UnsafePathError(`refusing to open ${file}: it is ${st.isSymbolicLink() ? "a symlink" : "not a regular file"}`);
   }
@@ -108,7 +113,7 @@ export function giveTo(fd: number, owner: Owner | undefined): void {
  */
 export function prepareDbFile(dbPath: string, owner: Owner | undefined): void {
   assertPlainDbFiles(dbPath);
-  for (const file of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`, `${dbPath}-journal`]) {
+  for (const file of dbFiles(dbPath)) {
     const main = file === dbPath;
     let fd: number;
     try {
