@@ -472,6 +472,7 @@ void crc32_register(napi_env env, napi_value exports);
 void find_from_register(napi_env env, napi_value exports);
 void read_heads_register(napi_env env, napi_value exports);
 void header_fields_register(napi_env env, napi_value exports);
+void sched_register(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_value fn;
@@ -487,6 +488,7 @@ static napi_value init(napi_env env, napi_value exports) {
   find_from_register(env, exports);
   read_heads_register(env, exports);
   header_fields_register(env, exports);
+  sched_register(env, exports);
   return exports;
 }
 

@@ -5,6 +5,13 @@
 // parsing and the search for sources instead of following them. Other commands do not load
 // the pool at all (the nightly index with nothing to do starts no thread).
 const named = process.argv[2];
+
+// The long jobs run as batch work (src/util/sched.ts), set before any thread of ours starts
+// so that the pool worker, the index feed and the thread pool inherit it. The queries (stat,
+// list, path), which a front end may be waiting on, keep the normal policy.
+const BATCH_COMMANDS = new Set(["migrate", "verify", "index", "report", "relayout"]);
+if (BATCH_COMMANDS.has(named)) (await import("./util/sched.js")).runAsBatchJob();
+
 const prestart = async () => {
   if (named !== "migrate" && named !== "verify") return;
   (await import("./migrate/pool.js")).prestartWorker(new URL("./migrate/worker.js", import.meta.url), { mode: named });

@@ -24,6 +24,8 @@ interface Addon {
   readHeads: (dir: string, names: string[], limit: number) => { blocks: Buffer; meta: Float64Array };
   /** See native/header-fields.c: where wanted fields' values lie in a header block's bytes. */
   headerFields: (block: Buffer, names: string, spans: Int32Array, mode: 0 | 1) => 0 | 1 | 2;
+  /** See native/sched.c: this process's threads under SCHED_BATCH; how many were moved. */
+  batchJob: () => number;
 }
 
 let loaded: Addon | null | undefined;

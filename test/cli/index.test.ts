@@ -5,6 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { CLI, mailstore } from "../helpers/cli.js";
 import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
+import { SCHED, threadPolicies } from "../helpers/proc.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,14 +99,25 @@ test("migrate fills the index (unless --no-index); a mailbox another index run h
   await lock(fd, { exclusive: true });
   try {
     // The lock is held by this process: a separate index run must wait, then skip sam.
+    // While it waits, its threads are seen to run as batch work (src/util/sched.ts).
+    let policies = new Map<number, number>();
     const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [CLI, "index", "--root", root, "--lock-timeout", "1", "sam", "rita"], { stdio: ["ignore", "ignore", "pipe"] });
+      const watch = setInterval(() => {
+        const seen = threadPolicies(child.pid as number);
+        if (seen.size > 0) policies = seen;
+      }, 50);
       let stderr = "";
       child.stderr.on("data", (d) => (stderr += d));
-      child.on("exit", (code) => resolve({ code, stderr }));
+      child.on("exit", (code) => {
+        clearInterval(watch);
+        resolve({ code, stderr });
+      });
     });
     assert.equal(r.code, 0);
     assert.match(r.stderr, /skipped sam: .*another mailstore index holds mailstore-index\.lock/);
+    assert.ok(policies.size > 1, "the waiting run's threads were read");
+    assert.deepEqual(new Set(policies.values()), new Set([SCHED.BATCH]));
   } finally {
     await unlock(fd);
     fs.closeSync(fd);

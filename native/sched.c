@@ -1,0 +1,48 @@
+/*
+ * batchJob(): puts every thread of this process that runs under the normal policy
+ * (SCHED_OTHER) under SCHED_BATCH, keeping its nice value; a thread started later inherits
+ * its creator's policy. Threads under another policy (chrt -i, -f, -r) are left as the admin
+ * set them. Returns how many threads it moved; throws only if /proc/self/task cannot be read.
+ *
+ * Why: migrate is a pipeline on few cores: one thread reads the mbox and hands groups of
+ * messages to the thread pool, which creates the files, and batches to the index thread.
+ * Under the normal policy each hand-over wakes a thread that preempts the reader on its own
+ * core (~1,500 preemptions of the reader in a 30,000-message migration, 0.6 s of it spent
+ * waiting to run again). A SCHED_BATCH thread never preempts on wakeup: it runs when a core
+ * is free or the running thread's slice ends. Measured on 2 cores: 5% less wall time for the
+ * same CPU. It is also the right class for work an admin runs beside a live mail server: the
+ * IMAP and POP3 processes still preempt mailstore, mailstore no longer preempts them.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <node_api.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "napi-util.h"
+
+static napi_value batch_job(napi_env env, napi_callback_info info) {
+  (void)info;
+  DIR *tasks = opendir("/proc/self/task");
+  if (!tasks) return throw_errno(env, errno, "/proc/self/task");
+  int moved = 0;
+  struct dirent *entry;
+  while ((entry = readdir(tasks)) != NULL) {
+    pid_t tid = (pid_t)atoi(entry->d_name);
+    if (tid <= 0 || sched_getscheduler(tid) != SCHED_OTHER) continue;
+    struct sched_param param = {0};
+    /* A thread that ended meanwhile (ESRCH) needs nothing; nor does one we may not move. */
+    if (sched_setscheduler(tid, SCHED_BATCH, &param) == 0) moved++;
+  }
+  closedir(tasks);
+  napi_value result;
+  napi_create_int32(env, moved, &result);
+  return result;
+}
+
+void sched_register(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "batchJob", NAPI_AUTO_LENGTH, batch_job, NULL, &fn);
+  napi_set_named_property(env, exports, "batchJob", fn);
+}
