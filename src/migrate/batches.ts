@@ -26,7 +26,8 @@ export const DEFAULT_LIMITS: BatchLimits = {
 /**
  * How staged messages become visible, in order and exactly once:
  *   written to tmp/ (whole messages in groups on the thread pool) → a batch is cut → its
- *   files are flushed → journaled as pending → moved into new/ or cur/ → marked done.
+ *   files are flushed → journaled as pending → moved into new/ or cur/ → marked done (with
+ *   the next batch's pending record).
  * The flush and the moves of one batch run while the next batch is being written; a batch
  * is published only after the one before it. The journal never names a file that is not on
  * disk, and no file is visible before it is.
@@ -40,8 +41,15 @@ export class Batches<Extra = never> {
   private groupBytes = 0;
   private writes: Promise<void>[] = [];
   private bytesInFlight = 0;
-  /** The previous batch: flushed, journaled, published, marked done. */
+  /** The previous batch: flushed, journaled, published. */
   private previous: Promise<void> = Promise.resolve();
+  /**
+   * The first sequence number of the last batch published and not yet journaled done: it is
+   * marked done with the next batch's pending record (or by finish()), so each batch costs
+   * the journal one durable commit. Until then a crash leaves it pending, which the next
+   * run's settle() resolves by its files in place, as for a crash during its publishing.
+   */
+  private unmarked: number | null = null;
 
   constructor(
     private readonly writer: FolderWriter,
@@ -50,7 +58,7 @@ export class Batches<Extra = never> {
     private readonly hooks: {
       /** Runs before each batch becomes visible (the keywords file must exist first). */
       beforePublish: () => void;
-      /** Runs once a batch is visible and journaled done, with what add() was given for each message. */
+      /** Runs once a batch is visible, with what add() was given for each message. */
       afterPublish?: (extras: Extra[]) => Promise<void>;
     },
     private readonly limits: BatchLimits = DEFAULT_LIMITS,
@@ -84,10 +92,12 @@ export class Batches<Extra = never> {
     return this.staged.length >= this.limits.messages || this.stagedBytes >= this.limits.bytes ? this.cut() : null;
   }
 
-  /** Makes everything added visible. */
+  /** Makes everything added visible, and journals it done. */
   async finish(): Promise<void> {
     await this.cut();
     await this.previous;
+    if (this.unmarked !== null) this.journal.markDone(this.sourceId, this.unmarked);
+    this.unmarked = null;
   }
 
   /**
@@ -139,9 +149,10 @@ export class Batches<Extra = never> {
     const flushed = this.writer.flush(staged);
     this.previous = flushed.then(async () => {
       this.hooks.beforePublish();
-      this.journal.recordPending(this.sourceId, rows);
+      this.journal.recordPending(this.sourceId, rows, this.unmarked);
+      this.unmarked = null;
       await this.writer.publish(staged);
-      this.journal.markDone(this.sourceId, rows[0].seq);
+      this.unmarked = rows[0].seq;
       await this.hooks.afterPublish?.(extras);
     });
     this.previous.catch(() => undefined);

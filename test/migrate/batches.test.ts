@@ -24,7 +24,10 @@ function fakeWriter() {
 }
 
 const journal = (events: string[]) =>
-  ({ recordPending: (_id: number, rows: MessageRow[]) => events.push(`pending ${rows.length}`), markDone: () => events.push("done") }) as unknown as Journal;
+  ({
+    recordPending: (_id: number, rows: MessageRow[], doneFirstSeq: number | null = null) => events.push(`pending ${rows.length}${doneFirstSeq === null ? "" : ` + done ${doneFirstSeq}`}`),
+    markDone: (_id: number, firstSeq: number) => events.push(`done ${firstSeq}`),
+  }) as unknown as Journal;
 
 const message = (i: number) => ({ whole: { tmpName: `t${i}`, pieces: [Buffer.from(`m${i}`)], mtime: new Date(0) }, staged: { tmpName: `t${i}`, finalName: `f${i}`, subdir: "new" as const } });
 const row = (i: number): MessageRow => ({ seq: i, offset: i, end: i + 1, crc: 0, name: `f${i}`, subdir: "new", size: 1 });
@@ -63,5 +66,26 @@ test("batches: writeRoom waits only while the thread pool is full; add returns a
   while (inFlight() > 0) await finishOldest();
   await cut;
   await batches.finish();
-  assert.deepEqual(events.slice(-5), ["flush 4", "before", "pending 4", "publish f0,f1,f2,f3", "done"]);
+  assert.deepEqual(events.slice(-5), ["flush 4", "before", "pending 4", "publish f0,f1,f2,f3", "done 0"]);
+});
+
+test("batches: a batch is journaled done with the next batch's pending record, and the last by finish", async () => {
+  const { writer, events, finishOldest, inFlight } = fakeWriter();
+  const limits = { ...DEFAULT_LIMITS, messages: 2, groupMessages: 2 };
+  const published: number[][] = [];
+  const batches = new Batches<number>(writer, journal(events), 1, { beforePublish: () => undefined, afterPublish: async (extras) => void published.push(extras) }, limits);
+  for (let i = 0; i < 5; i++) {
+    batches.writeWhole(message(i).whole, 2);
+    const cut = batches.add(message(i).staged, row(i), i);
+    while (inFlight() > 0) await finishOldest();
+    await cut;
+  }
+  const finished = batches.finish();
+  while (inFlight() > 0) await finishOldest();
+  await finished;
+  assert.deepEqual(
+    events.filter((e) => !e.startsWith("write") && !e.startsWith("flush")),
+    ["pending 2", "publish f0,f1", "pending 2 + done 0", "publish f2,f3", "pending 1 + done 2", "publish f4", "done 4"],
+  );
+  assert.deepEqual(published, [[0, 1], [2, 3], [4]], "each batch reaches afterPublish once it is visible");
 });

@@ -18,8 +18,9 @@ test("batches: pending until marked done; a crash's batch is settled to the pref
   try {
     const id = journal.start("/var/mail/ann", "INBOX");
     journal.recordPending(id, rows(0, 1000));
-    journal.markDone(id, 0);
-    journal.recordPending(id, rows(1000, 1500));
+    assert.deepEqual(journal.delivered(id), []);
+    // The next batch's pending record marks the one before it done, in one transaction.
+    journal.recordPending(id, rows(1000, 1500), 0);
     assert.deepEqual(journal.delivered(id), rows(0, 1000));
     assert.deepEqual(journal.pending(id), rows(1000, 1500));
     assert.deepEqual(journal.last(id), row(1499), "last counts a pending message too, as before settling");
@@ -31,9 +32,11 @@ test("batches: pending until marked done; a crash's batch is settled to the pref
     assert.deepEqual(journal.last(id), row(1199));
     // A batch none of whose files arrived leaves nothing behind.
     journal.recordPending(id, rows(1200, 1300));
+    // A pending record that fails takes its done mark of the batch before with it.
+    assert.throws(() => journal.recordPending(id, [row(1300), row(1302)], 1200), /not consecutive/);
+    assert.deepEqual(journal.pending(id), rows(1200, 1300));
     assert.deepEqual(journal.settle(id, () => false), { kept: 0, dropped: 100 });
     assert.deepEqual(journal.last(id), row(1199));
-    assert.throws(() => journal.recordPending(id, [row(1300), row(1302)]), /not consecutive/);
     const other = journal.start("/var/mail/ann", "Archive");
     assert.equal(journal.last(other), undefined, "sources are kept apart");
   } finally {
