@@ -2,7 +2,9 @@
  * batchJob(): puts every thread of this process that runs under the normal policy
  * (SCHED_OTHER) under SCHED_BATCH, keeping its nice value; a thread started later inherits
  * its creator's policy. Threads under another policy (chrt -i, -f, -r) are left as the admin
- * set them. Returns how many threads it moved; throws only if /proc/self/task cannot be read.
+ * set them. Returns how many threads it moved. Where /proc/self/task cannot be read it moves
+ * the calling thread alone (and so the threads it starts); it never fails: a scheduling
+ * preference must not stop the work.
  *
  * Why: migrate is a pipeline on few cores: one thread reads the mbox and hands groups of
  * messages to the thread pool, which creates the files, and batches to the index thread.
@@ -15,27 +17,27 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <errno.h>
 #include <node_api.h>
 #include <sched.h>
 #include <stdlib.h>
 
-#include "napi-util.h"
-
 static napi_value batch_job(napi_env env, napi_callback_info info) {
   (void)info;
-  DIR *tasks = opendir("/proc/self/task");
-  if (!tasks) return throw_errno(env, errno, "/proc/self/task");
   int moved = 0;
+  DIR *tasks = opendir("/proc/self/task");
   struct dirent *entry;
-  while ((entry = readdir(tasks)) != NULL) {
+  while (tasks && (entry = readdir(tasks)) != NULL) {
     pid_t tid = (pid_t)atoi(entry->d_name);
     if (tid <= 0 || sched_getscheduler(tid) != SCHED_OTHER) continue;
     struct sched_param param = {0};
     /* A thread that ended meanwhile (ESRCH) needs nothing; nor does one we may not move. */
     if (sched_setscheduler(tid, SCHED_BATCH, &param) == 0) moved++;
   }
-  closedir(tasks);
+  if (tasks) closedir(tasks);
+  else if (sched_getscheduler(0) == SCHED_OTHER) {
+    struct sched_param param = {0};
+    if (sched_setscheduler(0, SCHED_BATCH, &param) == 0) moved = 1;
+  }
   napi_value result;
   napi_create_int32(env, moved, &result);
   return result;
