@@ -116,9 +116,9 @@ if (!haveMb2md) console.log("mb2md: not installed (apt-get install mb2md), no co
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const shm = "/dev/shm";
-// tmpfs first: the disk place ends by deleting every run's Maildirs, and the kernel's work
-// on that (ext4 freeing inodes and discarding blocks) went on into the next place's first
-// run (measured: 2.44 s against 1.34-1.41 s for the next two).
+// tmpfs first: the disk place ends by deleting every run's Maildirs (ext4 then frees a few
+// hundred thousand inodes), and nothing is timed after that. (The slow first run once blamed
+// on that deletion came back with tmpfs first: it is the warm-up's business, below.)
 const places = [];
 try {
   fs.accessSync(shm, fs.constants.W_OK);
