@@ -135,10 +135,11 @@ for (const [place, outDir] of places) {
     if (bavail * bsize >= need) kept = [];
     else console.log(`(${fmt(need / 2 ** 30)} GB not free: each run is deleted before the next, whose disk figures then include ext4's slower inode allocation after a mass deletion)`);
   }
-  // One round first that is not counted. On a VM that hands memory the guest freed back to
-  // its host (free page reporting), the first run after a pause pays for getting 500 MB of it
-  // back page by page: measured 2.29 s against 1.46-1.75 s for the same command next, and
-  // mb2md 5.11 s against 4.08-4.14 s. The rounds after it measure the programs.
+  // One round first that is not counted: the first run of a place was the slowest for both
+  // programs (mailstore 2.29 s against 1.46-1.75 s next, mb2md 5.11 s against 4.08-4.14 s).
+  // It may read the source back into the page cache, and on a VM that hands freed memory back
+  // to its host (free page reporting, as on the machines this was written on) it gets 500 MB
+  // of memory back page by page. The rounds after it measure the programs.
   console.log("(a warm-up round, not counted)");
   await migrateRun("default (durable+index)", big, [], outDir);
   if (haveMb2md) await mb2mdRun(big, outDir);
