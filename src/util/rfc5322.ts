@@ -83,15 +83,15 @@ export function headerFieldsOf(block: Buffer, wanted: string[], opts: { latin1?:
   let names = joinedNames.get(wanted);
   if (names === undefined) joinedNames.set(wanted, (names = wanted.join(",")));
   const read = addon.headerFields(block, names, spans, opts.latin1 ? 0 : 1);
-  // Read as Latin-1 or all ASCII, a byte offset is a character offset: one decoding serves
-  // every field. Read as UTF-8 with other characters, each value is decoded on its own.
-  const text = read === 1 ? null : block.toString("latin1");
+  // Only the values are decoded, each from its own bytes: as UTF-8 where the block was read
+  // so, else as Latin-1 (one character a byte, and all ASCII reads the same either way). Not
+  // the whole block: a message's flags need two short values out of a 2-3 KB header.
+  const encoding = read === 1 ? "utf8" : "latin1";
   const found = new Map<string, string>();
   for (let k = 0; k < wanted.length; k++) {
     const start = spans[2 * k];
     if (start < 0) continue;
-    const end = spans[2 * k + 1];
-    found.set(wanted[k], unfold(text === null ? block.toString("utf8", start, end) : text.slice(start, end)));
+    found.set(wanted[k], unfold(block.toString(encoding, start, spans[2 * k + 1])));
   }
   return found;
 }
