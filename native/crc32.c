@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "napi-util.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define HAVE_CLMUL_PATH 1
@@ -157,9 +159,8 @@ static napi_value crc32_js(napi_env env, napi_callback_info info) {
 /* Adds crc32 and crc32Fast to the addon's exports. */
 void crc32_register(napi_env env, napi_value exports) {
   pthread_once(&once, init_once);
-  napi_value fn, flag;
-  napi_create_function(env, "crc32", NAPI_AUTO_LENGTH, crc32_js, NULL, &fn);
-  napi_set_named_property(env, exports, "crc32", fn);
+  napi_value flag;
+  export_function(env, exports, "crc32", crc32_js);
   napi_get_boolean(env, fast, &flag);
   napi_set_named_property(env, exports, "crc32Fast", flag);
 }

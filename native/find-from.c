@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "napi-util.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 
@@ -106,7 +108,5 @@ static napi_value find_from_js(napi_env env, napi_callback_info info) {
 void find_from_register(napi_env env, napi_value exports) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, detect);
-  napi_value fn;
-  napi_create_function(env, "findFrom", NAPI_AUTO_LENGTH, find_from_js, NULL, &fn);
-  napi_set_named_property(env, exports, "findFrom", fn);
+  export_function(env, exports, "findFrom", find_from_js);
 }

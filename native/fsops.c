@@ -475,15 +475,10 @@ void header_fields_register(napi_env env, napi_value exports);
 void sched_register(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "scanDir", NAPI_AUTO_LENGTH, scan_dir, NULL, &fn);
-  napi_set_named_property(env, exports, "scanDir", fn);
-  napi_create_function(env, "writeFiles", NAPI_AUTO_LENGTH, write_files, NULL, &fn);
-  napi_set_named_property(env, exports, "writeFiles", fn);
-  napi_create_function(env, "publishFiles", NAPI_AUTO_LENGTH, publish_files, NULL, &fn);
-  napi_set_named_property(env, exports, "publishFiles", fn);
-  napi_create_function(env, "syncFs", NAPI_AUTO_LENGTH, sync_fs, NULL, &fn);
-  napi_set_named_property(env, exports, "syncFs", fn);
+  export_function(env, exports, "scanDir", scan_dir);
+  export_function(env, exports, "writeFiles", write_files);
+  export_function(env, exports, "publishFiles", publish_files);
+  export_function(env, exports, "syncFs", sync_fs);
   crc32_register(env, exports);
   find_from_register(env, exports);
   read_heads_register(env, exports);

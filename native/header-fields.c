@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "napi-util.h"
+
 #define MAX_NAMES 32
 #define MAX_NAME 64
 
@@ -223,7 +225,5 @@ static napi_value header_fields(napi_env env, napi_callback_info info) {
 
 /* Adds headerFields to the addon's exports. */
 void header_fields_register(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "headerFields", NAPI_AUTO_LENGTH, header_fields, NULL, &fn);
-  napi_set_named_property(env, exports, "headerFields", fn);
+  export_function(env, exports, "headerFields", header_fields);
 }

@@ -28,6 +28,12 @@ const char *errno_code(int err) {
   }
 }
 
+void export_function(napi_env env, napi_value exports, const char *name, napi_callback fn) {
+  napi_value function;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &function);
+  napi_set_named_property(env, exports, name, function);
+}
+
 napi_value throw_errno(napi_env env, int err, const char *path) {
   char message[8500];
   snprintf(message, sizeof message, "%s: %s", path, strerror(err));

@@ -24,6 +24,9 @@ void free_strings(char **strings, size_t n);
 /* A typed array of the type wanted with at least n elements; 0 (and a TypeError thrown) otherwise. */
 int typed_array(napi_env env, napi_value value, napi_typedarray_type want, size_t n, void **data);
 
+/* Sets exports[name] to a new function calling fn. */
+void export_function(napi_env env, napi_value exports, const char *name, napi_callback fn);
+
 /* A new Float64Array holding a copy of values[0..n). */
 napi_value float64_array(napi_env env, const double *values, size_t n);
 

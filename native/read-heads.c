@@ -152,7 +152,5 @@ static napi_value read_heads(napi_env env, napi_callback_info info) {
 
 /* Adds readHeads to the addon's exports. */
 void read_heads_register(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "readHeads", NAPI_AUTO_LENGTH, read_heads, NULL, &fn);
-  napi_set_named_property(env, exports, "readHeads", fn);
+  export_function(env, exports, "readHeads", read_heads);
 }
