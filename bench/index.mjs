@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { dovecotUsable, startDovecot } from "./dovecot-peer.mjs";
-import { benchEnvNote, cli, repo, timed, work } from "./lib.mjs";
+import { benchEnvNote, cli, median, repo, timed, work } from "./lib.mjs";
 
 const USERS = Number(process.env.BENCH_USERS ?? 200);
 const PER_USER = Number(process.env.BENCH_PER_USER ?? 100);
@@ -68,7 +68,6 @@ const peer = dovecotUsable() ? await startDovecot(path.join(work, "dovecot-peer"
 if (!peer) console.log("doveadm: not compared (needs dovecot-core installed and the bench run as root)");
 try {
   peer?.adopt(oneMaildir);
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   const ours = [];
   const theirs = [];
   for (let round = 0; round < 3; round++) {

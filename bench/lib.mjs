@@ -40,3 +40,5 @@ export async function timed(cmd, args, { okCodes = [0] } = {}) {
   return { seconds, peakMb: peakKb / 1024, out, err };
 }
 
+/** The median of some timings (the lower middle of an even count). */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];

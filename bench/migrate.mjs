@@ -4,9 +4,9 @@
 //
 // Each configuration runs BENCH_REPEAT times, interleaved with mb2md, after a warm-up round
 // that is not counted, and the medians are compared: a VM's disk can swing 2x between two
-// runs of the same command. The same rounds
-// run with the Maildirs on tmpfs (/dev/shm) where there is one, before those on disk, which
-// takes the disk out and shows what the programs themselves cost.
+// runs of the same command. The same rounds run with the Maildirs on tmpfs (/dev/shm) where
+// there is one, before those on disk, which takes the disk out and shows what the programs
+// themselves cost.
 //
 // On disk, a run's Maildirs are kept until the place's last run: ext4 without a journal (as
 // on the machines this was written on) will not reuse an inode freed in the last 30-60 s and
@@ -22,7 +22,7 @@ import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { cli, repo, timed, work } from "./lib.mjs";
+import { cli, median, repo, timed, work } from "./lib.mjs";
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 30000);
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 300);
@@ -114,7 +114,6 @@ buildHuge(huge);
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores, ${REPEAT} rounds per place`);
 if (!haveMb2md) console.log("mb2md: not installed (apt-get install mb2md), no comparison");
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const shm = "/dev/shm";
 // tmpfs first: the disk place ends by deleting every run's Maildirs (ext4 then frees a few
 // hundred thousand inodes), and nothing is timed after that. (The slow first run once blamed
