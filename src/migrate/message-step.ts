@@ -36,9 +36,9 @@ type NextMessage = NonNullable<ReturnType<MboxReader["nextMessage"]>>;
  */
 export class MessageStep {
   /** Sequence number of the next message in the source (the journal's seq). */
-  seq: number;
+  private seq: number;
   /** File offset just past the last message handled. */
-  position: number;
+  private position: number;
 
   constructor(
     private readonly ctx: {
