@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { type Envelope, isHeaderLine, parseFromLine } from "./from-line.js";
 import { Unquoter, type Unquoting } from "./unquote.js";
 import type { MboxFormat } from "./formats.js";
-import { FileWindow } from "./window.js";
+import { FileWindow, type WindowBuffers } from "./window.js";
 
 export { MBOX_FORMATS, type MboxFormat } from "./formats.js";
 
@@ -56,11 +56,11 @@ export class MboxReader {
   constructor(
     readonly fd: number,
     readonly format: MboxFormat = "auto",
-    opts: { size?: number; from?: number; crcBefore?: number } = {},
+    opts: { size?: number; from?: number; crcBefore?: number; windowBytes?: number; buffers?: WindowBuffers } = {},
   ) {
     const size = opts.size ?? fs.fstatSync(fd).size;
     this.next = opts.from ?? 0;
-    this.win = new FileWindow(fd, size, this.next, opts.crcBefore ?? 0);
+    this.win = new FileWindow(fd, size, this.next, opts.crcBefore ?? 0, opts.windowBytes, opts.buffers);
   }
 
   /**

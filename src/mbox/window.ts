@@ -4,6 +4,21 @@ import { nativeAddon } from "../util/native.js";
 
 const FROM_ = Buffer.from("From ");
 
+/** The window's default buffer size. */
+export const WINDOW_BYTES = 1 << 20;
+
+/**
+ * Where a window takes its buffers from and gives back the ones it moved off. Without one,
+ * each move takes a fresh buffer and the old one is left to the garbage collector.
+ */
+export interface WindowBuffers {
+  take(capacity: number): Buffer;
+  /** A buffer the window no longer reads or hands out views of. */
+  retire(buf: Buffer): void;
+}
+
+const FRESH: WindowBuffers = { take: (capacity) => Buffer.allocUnsafe(capacity), retire: () => undefined };
+
 /**
  * A sliding window over a file read with positional reads. Offsets are file offsets.
  * It also keeps a CRC-32 of every byte it lets go of, in file order, so the journal can
@@ -23,9 +38,10 @@ export class FileWindow {
     readonly size: number,
     from = 0,
     crcBefore = 0,
-    capacity = 1 << 20,
+    capacity = WINDOW_BYTES,
+    private readonly buffers: WindowBuffers = FRESH,
   ) {
-    this.buf = Buffer.allocUnsafe(capacity);
+    this.buf = buffers.take(capacity);
     this.start = from;
     this.end = from;
     this.crc = crcBefore;
@@ -38,9 +54,10 @@ export class FileWindow {
 
   /**
    * Makes [keep, to) available (as far as the file goes), dropping what lies before keep.
-   * Moving on takes a fresh buffer instead of shifting bytes within the old one, so a view
-   * handed out earlier stays valid for as long as someone holds it (a message still being
-   * written on the thread pool): the bytes of a buffer are never rewritten once read.
+   * Moving on takes another buffer instead of shifting bytes within the old one, so a view
+   * handed out earlier stays valid (a message still being written on the thread pool): the
+   * window never rewrites a buffer once read. The old one is retired to `buffers`, whose
+   * owner must not hand it out again while such a view may still be read.
    */
   load(keep: number, to: number): void {
     if (to <= this.end || this.atEof) return;
@@ -49,8 +66,9 @@ export class FileWindow {
     if (from > this.start || need > this.buf.length) {
       this.crcThrough(from);
       const capacity = need > this.buf.length ? Math.max(need, this.buf.length * 2) : this.buf.length;
-      const fresh = Buffer.allocUnsafe(capacity);
+      const fresh = this.buffers.take(capacity);
       this.buf.copy(fresh, 0, from - this.start, this.end - this.start);
+      this.buffers.retire(this.buf);
       this.buf = fresh;
       this.start = from;
     }

@@ -1,5 +1,6 @@
 import type { FolderWriter, StagedMessage, WholeMessage } from "../maildir/delivery.js";
 import type { Journal, MessageRow } from "./journal.js";
+import type { WriteProgress } from "./reused-windows.js";
 
 export interface BatchLimits {
   /** Messages per batch. */
@@ -32,7 +33,11 @@ export const DEFAULT_LIMITS: BatchLimits = {
  * is published only after the one before it. The journal never names a file that is not on
  * disk, and no file is visible before it is.
  */
-export class Batches<Extra = never> {
+export class Batches<Extra = never> implements WriteProgress {
+  groupsDispatched = 0;
+  groupsWritten = 0;
+  /** Groups written out of order, above groupsWritten. */
+  private writtenAhead = new Set<number>();
   private staged: StagedMessage[] = [];
   private rows: MessageRow[] = [];
   private extras: Extra[] = [];
@@ -113,14 +118,25 @@ export class Batches<Extra = never> {
   private dispatchGroup(): void {
     if (this.group.length === 0) return;
     const bytes = this.groupBytes;
+    const number = this.groupsDispatched++;
     const tracked = this.writer.writeGroup(this.group).then(() => {
       this.bytesInFlight -= bytes;
+      this.written(number);
     });
     tracked.catch(() => undefined);
     this.writes.push(tracked);
     this.bytesInFlight += bytes;
     this.group = [];
     this.groupBytes = 0;
+  }
+
+  private written(number: number): void {
+    if (number !== this.groupsWritten) {
+      this.writtenAhead.add(number);
+      return;
+    }
+    this.groupsWritten++;
+    while (this.writtenAhead.delete(this.groupsWritten)) this.groupsWritten++;
   }
 
   private full(): boolean {

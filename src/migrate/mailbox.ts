@@ -14,6 +14,7 @@ import { Batches, DEFAULT_LIMITS } from "./batches.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
 import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
 import { MessageStep } from "./message-step.js";
+import { ReusedWindows } from "./reused-windows.js";
 import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn } from "./task.js";
 
 export { emptyMailboxResult, type MailboxResult, type MailboxStatus, type MailboxTask, type MigrateOptions, type ProgressFn, resultBase } from "./task.js";
@@ -176,7 +177,6 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     const tmpPrefix = `mailstore.${sourceId}.`;
     writer.removeStale(tmpPrefix);
 
-    const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore });
     const names = new NameGenerator();
     const keywords = new KeywordTable(folderDir);
     index = opts.index !== false && st.size - from >= feedMinBytes() ? await DeliveryIndex.start(maildir, folderDir, names.mark) : null;
@@ -185,8 +185,9 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       journal,
       sourceId,
       { beforePublish: () => keywords.save(owner), afterPublish: index ? (fed) => (index as DeliveryIndex).published(fed) : undefined },
-      { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages },
+      { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages, groupMessages: opts.groupMessages ?? DEFAULT_LIMITS.groupMessages },
     );
+    const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore, windowBytes: opts.windowBytes, buffers: new ReusedWindows(batches) });
     const step = new MessageStep({ writer, batches, names, keywords, tmpPrefix, sourceMtime: st.mtime, feeding: index !== null, result, progress }, seq, from);
     for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
       const room = batches.writeRoom();

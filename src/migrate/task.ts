@@ -26,6 +26,9 @@ export interface MigrateOptions {
   lockTimeoutMs: number;
   /** Messages per flushed batch. */
   batchMessages?: number;
+  /** Whole messages per write on the thread pool, and the reader's window size (tests set them small). */
+  groupMessages?: number;
+  windowBytes?: number;
   /** Bring the user's index (mailstore.sqlite) up to date after delivering (default true). */
   index?: boolean;
 }

@@ -40,6 +40,19 @@ test("a mailbox lands byte for byte, in order, with flags, dates and S= sizes", 
   assert.equal(fs.readdirSync(path.join(userMaildir(path.join(dir, "root"), "alice"), "tmp")).length, 0);
 });
 
+test("small windows, groups and batches (the reader's buffers reused) still land every message byte for byte", async () => {
+  const dir = tempDir();
+  const originals = realMessages("lf").map((m) => m.bytes);
+  const built = buildMbox(Array.from({ length: 4 }, () => originals).flat(), "mboxrd");
+  const src = path.join(dir, "dave");
+  fs.writeFileSync(src, built.mbox);
+  const r = await migrateMailbox({ source: src, user: "dave" }, { ...base(path.join(dir, "root")), index: false, windowBytes: 4096, groupMessages: 2, batchMessages: 25 });
+  assert.equal(r.status, "migrated", r.error);
+  const got = maildirMessages(userMaildir(path.join(dir, "root"), "dave"));
+  assert.equal(got.length, built.expected.length);
+  got.forEach((m, i) => assert.ok(m.bytes.equals(built.expected[i]), `message ${i}`));
+});
+
 test("the folder-data pseudo message is not migrated; folders are Maildir++", async () => {
   const dir = tempDir();
   const src = path.join(dir, "bob");
