@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import path from "node:path";
-import { headerFieldsOf, parseDateHeader } from "../util/rfc5322.js";
+import { headerValuesOf, parseDateHeader } from "../util/rfc5322.js";
 
 // Loaded on first use, each on its own: a run that finds nothing new (the nightly no-change
 // case) parses no header at all, and most headers need neither. The address parser is loaded
@@ -126,6 +126,7 @@ export interface IndexedHeaders {
   hasAttachments: boolean | null;
 }
 
+// In the order parseHeaders takes their values.
 const FIELDS = ["date", "from", "to", "cc", "subject", "message-id", "in-reply-to", "references", "content-type", "content-disposition"];
 
 function decode(value: string | undefined): string {
@@ -225,22 +226,22 @@ export function addressTextByParser(value: string): string {
 }
 
 export function parseHeaders(block: Buffer): IndexedHeaders {
-  const f = headerFieldsOf(block, FIELDS);
-  const type = (f.get("content-type") ?? "").toLowerCase();
-  const disposition = (f.get("content-disposition") ?? "").toLowerCase();
+  const [date, from, to, cc, subject, messageId, inReplyTo, references, contentType, contentDisposition] = headerValuesOf(block, FIELDS);
+  const type = (contentType ?? "").toLowerCase();
+  const disposition = (contentDisposition ?? "").toLowerCase();
   let hasAttachments: boolean | null = null;
   if (disposition.startsWith("attachment")) hasAttachments = true;
   else if (/^multipart\/(mixed|report|related)/.test(type)) hasAttachments = true;
   else if (type === "" || /^(text\/|multipart\/alternative)/.test(type)) hasAttachments = false;
   return {
-    date: parseDateHeader(f.get("date")),
-    from: addressText(f.get("from")),
-    to: addressText(f.get("to")),
-    cc: addressText(f.get("cc")),
-    subject: decode(f.get("subject")),
-    messageId: (f.get("message-id") ?? "").trim(),
-    inReplyTo: (f.get("in-reply-to") ?? "").trim(),
-    references: (f.get("references") ?? "").replace(/\s+/g, " ").trim(),
+    date: parseDateHeader(date),
+    from: addressText(from),
+    to: addressText(to),
+    cc: addressText(cc),
+    subject: decode(subject),
+    messageId: (messageId ?? "").trim(),
+    inReplyTo: (inReplyTo ?? "").trim(),
+    references: (references ?? "").replace(/\s+/g, " ").trim(),
     hasAttachments,
   };
 }

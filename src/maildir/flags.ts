@@ -1,4 +1,4 @@
-import { headerFieldsOf } from "../util/rfc5322.js";
+import { headerValuesOf } from "../util/rfc5322.js";
 
 /**
  * Maildir flags from the mbox bookkeeping headers (see docs/flags.md):
@@ -14,18 +14,19 @@ export interface MboxFlags {
 }
 
 const X_STATUS_MAP: Record<string, string> = { A: "R", F: "F", D: "T", T: "D" };
+// In the order flagsFromHeader takes their values.
 const FIELDS = ["status", "x-status", "x-keywords"];
 
 export function flagsFromHeader(header: Buffer): MboxFlags {
-  const fields = headerFieldsOf(header, FIELDS, { latin1: true });
+  const [statusValue, xStatus, xKeywords] = headerValuesOf(header, FIELDS, { latin1: true });
   const letters = new Set<string>();
-  const status = fields.get("status") ?? "";
+  const status = statusValue ?? "";
   if (status.includes("R")) letters.add("S");
-  for (const ch of fields.get("x-status") ?? "") {
+  for (const ch of xStatus ?? "") {
     const mapped = X_STATUS_MAP[ch];
     if (mapped) letters.add(mapped);
   }
-  const keywords = parseKeywords(fields.get("x-keywords") ?? "");
+  const keywords = parseKeywords(xKeywords ?? "");
   const flags = [...letters].sort().join("");
   return { flags, cur: status.includes("O") || flags !== "" || keywords.length > 0, keywords };
 }

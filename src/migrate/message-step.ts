@@ -5,7 +5,7 @@ import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
 import type { KeywordTable } from "../maildir/keywords.js";
 import { finalName, type NameGenerator } from "../maildir/names.js";
 import type { MboxReader } from "../mbox/reader.js";
-import { headerFieldsOf, parseDateHeader } from "../util/rfc5322.js";
+import { headerValuesOf, parseDateHeader } from "../util/rfc5322.js";
 import type { Batches } from "./batches.js";
 import type { MailboxResult, ProgressFn } from "./task.js";
 
@@ -21,7 +21,7 @@ const DATE_FIELD = ["date"];
  * stat and agree with a scan.
  */
 export function receivedTime(envelopeDate: Date | null, header: Buffer, fallback: Date): Date {
-  const ms = envelopeDate ? envelopeDate.getTime() : parseDateHeader(headerFieldsOf(header, DATE_FIELD, { latin1: true }).get("date"));
+  const ms = envelopeDate ? envelopeDate.getTime() : parseDateHeader(headerValuesOf(header, DATE_FIELD, { latin1: true })[0]);
   return new Date(Math.floor((ms ?? fallback.getTime()) / 1000) * 1000);
 }
 

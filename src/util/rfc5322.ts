@@ -73,13 +73,18 @@ const spans = new Int32Array(64);
 const joinedNames = new WeakMap<string[], string>();
 
 /**
- * headerFields over a header block's bytes, read as headerText reads them (`latin1`: always
- * as Latin-1). Native where the addon is (native/header-fields.c finds the values' bytes and
- * only those are decoded); the two give the same fields, a test holds them to it.
+ * The values headerFields finds in a header block's bytes, read as headerText reads them
+ * (`latin1`: always as Latin-1), in the order of `wanted` (undefined where absent): an array,
+ * not a Map, as this runs for every message migrated and indexed. Native where the addon is
+ * (native/header-fields.c finds the values' bytes and only those are decoded); the two give
+ * the same values, a test holds them to it.
  */
-export function headerFieldsOf(block: Buffer, wanted: string[], opts: { latin1?: boolean } = {}): Map<string, string> {
+export function headerValuesOf(block: Buffer, wanted: string[], opts: { latin1?: boolean } = {}): (string | undefined)[] {
   const addon = nativeAddon();
-  if (!addon || wanted.length > spans.length / 2) return headerFields(opts.latin1 ? block.toString("latin1") : headerText(block), wanted);
+  if (!addon || wanted.length > spans.length / 2) {
+    const found = headerFields(opts.latin1 ? block.toString("latin1") : headerText(block), wanted);
+    return wanted.map((name) => found.get(name));
+  }
   let names = joinedNames.get(wanted);
   if (names === undefined) joinedNames.set(wanted, (names = wanted.join(",")));
   const read = addon.headerFields(block, names, spans, opts.latin1 ? 0 : 1);
@@ -87,13 +92,12 @@ export function headerFieldsOf(block: Buffer, wanted: string[], opts: { latin1?:
   // so, else as Latin-1 (one character a byte, and all ASCII reads the same either way). Not
   // the whole block: a message's flags need two short values out of a 2-3 KB header.
   const encoding = read === 1 ? "utf8" : "latin1";
-  const found = new Map<string, string>();
+  const values: (string | undefined)[] = new Array(wanted.length);
   for (let k = 0; k < wanted.length; k++) {
     const start = spans[2 * k];
-    if (start < 0) continue;
-    found.set(wanted[k], unfold(block.toString(encoding, start, spans[2 * k + 1])));
+    values[k] = start < 0 ? undefined : unfold(block.toString(encoding, start, spans[2 * k + 1]));
   }
-  return found;
+  return values;
 }
 
 /** A field's value from its raw lines (LF-separated, each maybe ending in CR), as headerFields joins them. */
