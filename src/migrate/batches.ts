@@ -13,6 +13,14 @@ export interface BatchLimits {
   /** Write jobs on the thread pool at once, and the bytes they hold. */
   writesInFlight: number;
   bytesInFlight: number;
+  /**
+   * Where the source ends (its size): as it nears, a batch is cut once it holds as many bytes
+   * as are left after it (but not below tailMessages), so the last batches halve. What is
+   * left to flush, publish and index after the last message is read is then small, instead
+   * of up to a whole batch (1,000 messages: ~30 ms of a 1.5 s migration, spent on one core).
+   */
+  sourceEnd?: number;
+  tailMessages: number;
 }
 
 export const DEFAULT_LIMITS: BatchLimits = {
@@ -22,6 +30,7 @@ export const DEFAULT_LIMITS: BatchLimits = {
   groupBytes: 2 * 1024 * 1024,
   writesInFlight: 8,
   bytesInFlight: 32 * 1024 * 1024,
+  tailMessages: 64,
 };
 
 /**
@@ -94,7 +103,10 @@ export class Batches<Extra = never> implements WriteProgress {
     this.rows.push(row);
     if (extra !== undefined) this.extras.push(extra);
     this.stagedBytes += row.size;
-    return this.staged.length >= this.limits.messages || this.stagedBytes >= this.limits.bytes ? this.cut() : null;
+    const { messages, bytes, sourceEnd, tailMessages } = this.limits;
+    const full = this.staged.length >= messages || this.stagedBytes >= bytes;
+    const tail = sourceEnd !== undefined && this.staged.length >= tailMessages && this.stagedBytes >= sourceEnd - row.end;
+    return full || tail ? this.cut() : null;
   }
 
   /** Makes everything added visible, and journals it done. */

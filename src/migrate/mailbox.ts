@@ -179,13 +179,16 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
 
     const names = new NameGenerator();
     const keywords = new KeywordTable(folderDir);
-    index = opts.index !== false && st.size - from >= feedMinBytes() ? await DeliveryIndex.start(maildir, folderDir, names.mark) : null;
+    // A large source is indexed as it is delivered, and its last batches are cut smaller
+    // (BatchLimits.sourceEnd); a small one is a batch or two, which halving would only multiply.
+    const large = st.size - from >= feedMinBytes();
+    index = opts.index !== false && large ? await DeliveryIndex.start(maildir, folderDir, names.mark) : null;
     batches = new Batches(
       writer,
       journal,
       sourceId,
       { beforePublish: () => keywords.save(owner), afterPublish: index ? (fed) => (index as DeliveryIndex).published(fed) : undefined },
-      { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages, groupMessages: opts.groupMessages ?? DEFAULT_LIMITS.groupMessages },
+      { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages, groupMessages: opts.groupMessages ?? DEFAULT_LIMITS.groupMessages, sourceEnd: large ? st.size : undefined },
     );
     const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore, windowBytes: opts.windowBytes, buffers: new ReusedWindows(batches) });
     const step = new MessageStep({ writer, batches, names, keywords, tmpPrefix, sourceMtime: st.mtime, feeding: index !== null, result, progress }, seq, from);

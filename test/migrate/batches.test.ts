@@ -89,3 +89,24 @@ test("batches: a batch is journaled done with the next batch's pending record, a
   );
   assert.deepEqual(published, [[0, 1], [2, 3], [4]], "each batch reaches afterPublish once it is visible");
 });
+
+/** The sizes of the batches 100 messages of 10 bytes (a source of 1,000 bytes) are cut into. */
+async function batchSizes(limits: typeof DEFAULT_LIMITS): Promise<number[]> {
+  const { writer, events, finishOldest, inFlight } = fakeWriter();
+  const batches = new Batches<never>(writer, journal(events), 1, { beforePublish: () => undefined }, limits);
+  for (let i = 0; i < 100; i++) {
+    batches.writeWhole(message(i).whole, 10);
+    const cut = batches.add(message(i).staged, { ...row(i), offset: i * 10, end: (i + 1) * 10, size: 10 });
+    while (inFlight() > 0) await finishOldest();
+    await cut;
+  }
+  await batches.finish();
+  return events.filter((e) => e.startsWith("pending")).map((e) => Number(e.split(" ")[1]));
+}
+
+test("batches: as the source's end nears, each batch is cut once it holds what is left after it, down to tailMessages", async () => {
+  const limits = { ...DEFAULT_LIMITS, messages: 40, groupMessages: 1, writesInFlight: 1000, tailMessages: 4 };
+  // 40; then 30 (holding 300 bytes, 300 left), 15, 8, 4 (tailMessages), and the last 3.
+  assert.deepEqual(await batchSizes({ ...limits, sourceEnd: 1000 }), [40, 30, 15, 8, 4, 3]);
+  assert.deepEqual(await batchSizes(limits), [40, 40, 20], "without sourceEnd, batches are cut by their limits alone");
+});
