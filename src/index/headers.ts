@@ -199,9 +199,15 @@ export function addressText(value: string | undefined): string {
   if (!idnOrEightBit && !flat.includes("=?")) {
     const local = flat.includes("@") ? null : localAddress(flat);
     if (local !== null) return local;
+    // A loop, not map() then every(): the array map() makes changed shape between calls,
+    // which threw away the optimized parseHeaders (and its ~20 ms compile) in every run.
     const parts = flat.includes('"') ? [flat] : flat.split(",");
-    const plain = parts.map(plainAddress);
-    if (plain.every((p) => p !== null)) return plain.join(", ");
+    let joined: string | null = "";
+    for (let i = 0; i < parts.length && joined !== null; i++) {
+      const plain = plainAddress(parts[i]);
+      joined = plain === null ? null : i === 0 ? plain : `${joined}, ${plain}`;
+    }
+    if (joined !== null) return joined;
   }
   const encoded = idnOrEightBit ? null : ENCODED_NAME.exec(flat);
   if (encoded) {
