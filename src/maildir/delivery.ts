@@ -39,19 +39,22 @@ export class FolderWriter {
   private syncfsWorks = true;
   /** The owner to give each file, unless a new file gets it anyway (it is us, and tmp/ is not setgid). */
   private readonly chownTo: Owner | undefined;
+  /** tmp/, joined once: a group's write (every 32 messages) would join it again. */
+  private readonly tmpDir: string;
 
   constructor(
     readonly folderDir: string,
     readonly opts: { owner?: Owner; sync: SyncPolicy },
   ) {
     const owner = opts.owner;
-    const setgid = ((fs.lstatSync(path.join(folderDir, "tmp"), { throwIfNoEntry: false })?.mode ?? 0) & 0o2000) !== 0;
+    this.tmpDir = path.join(folderDir, "tmp");
+    const setgid = ((fs.lstatSync(this.tmpDir, { throwIfNoEntry: false })?.mode ?? 0) & 0o2000) !== 0;
     const ours = owner !== undefined && owner.uid === process.geteuid?.() && owner.gid === process.getegid?.() && !setgid;
     this.chownTo = ours ? undefined : owner;
   }
 
   tmpPath(tmpName: string): string {
-    return path.join(this.folderDir, "tmp", tmpName);
+    return path.join(this.tmpDir, tmpName);
   }
 
   open(tmpName: string): number {
@@ -79,7 +82,7 @@ export class FolderWriter {
       mtimes[i] = m.mtime.getTime();
     });
     const names = group.map((m) => m.tmpName);
-    return native.writeFiles(path.join(this.folderDir, "tmp"), names, pieces, counts, mtimes, this.chownTo?.uid ?? -1, this.chownTo?.gid ?? -1);
+    return native.writeFiles(this.tmpDir, names, pieces, counts, mtimes, this.chownTo?.uid ?? -1, this.chownTo?.gid ?? -1);
   }
 
   /**
@@ -125,10 +128,9 @@ export class FolderWriter {
     if (this.syncfsWorks) {
       try {
         // syncfs(2): one flush for the whole batch (coreutils' sync -f without the addon).
-        const tmp = path.join(this.folderDir, "tmp");
         const native = nativeAddon();
-        if (native) await native.syncFs(tmp);
-        else await execFileAsync("sync", ["-f", tmp]);
+        if (native) await native.syncFs(this.tmpDir);
+        else await execFileAsync("sync", ["-f", this.tmpDir]);
         return;
       } catch {
         this.syncfsWorks = false;
@@ -173,7 +175,7 @@ export class FolderWriter {
   /** Removes tmp/ files left by an interrupted run of this source. */
   removeStale(prefix: string): number {
     let removed = 0;
-    for (const name of fs.readdirSync(path.join(this.folderDir, "tmp"))) {
+    for (const name of fs.readdirSync(this.tmpDir)) {
       if (name.startsWith(prefix)) {
         fs.unlinkSync(this.tmpPath(name));
         removed++;
