@@ -43,10 +43,10 @@ export const DEFAULT_LIMITS: BatchLimits = {
  * disk, and no file is visible before it is.
  */
 export class Batches<Extra = never> implements WriteProgress {
-  groupsDispatched = 0;
-  groupsWritten = 0;
-  /** Groups written out of order, above groupsWritten. */
-  private writtenAhead = new Set<number>();
+  private dispatched = 0;
+  private writtenBelow = 0;
+  /** Groups written out of order, above writtenBelow. */
+  private readonly writtenAhead = new Set<number>();
   private readonly staged: StagedMessage[] = [];
   private readonly rows: MessageRow[] = [];
   private readonly extras: Extra[] = [];
@@ -109,6 +109,14 @@ export class Batches<Extra = never> implements WriteProgress {
     return full || tail ? this.cut() : null;
   }
 
+  get groupsDispatched(): number {
+    return this.dispatched;
+  }
+
+  get groupsWritten(): number {
+    return this.writtenBelow;
+  }
+
   /** Makes everything added visible, and journals it done. */
   async finish(): Promise<void> {
     await this.cut();
@@ -130,7 +138,7 @@ export class Batches<Extra = never> implements WriteProgress {
   private dispatchGroup(): void {
     if (this.group.length === 0) return;
     const bytes = this.groupBytes;
-    const number = this.groupsDispatched++;
+    const number = this.dispatched++;
     const tracked = this.writer.writeGroup(this.group).then(() => {
       this.bytesInFlight -= bytes;
       this.written(number);
@@ -143,12 +151,12 @@ export class Batches<Extra = never> implements WriteProgress {
   }
 
   private written(number: number): void {
-    if (number !== this.groupsWritten) {
+    if (number !== this.writtenBelow) {
       this.writtenAhead.add(number);
       return;
     }
-    this.groupsWritten++;
-    while (this.writtenAhead.delete(this.groupsWritten)) this.groupsWritten++;
+    this.writtenBelow++;
+    while (this.writtenAhead.delete(this.writtenBelow)) this.writtenBelow++;
   }
 
   private full(): boolean {
