@@ -43,14 +43,17 @@ report(`full (${USERS} users)`, full, added);
 await new Promise((r) => setTimeout(r, 1500));
 const again = await timed(process.execPath, [cli, "index", "--root", root, "--json"]);
 report("rerun, nothing changed", again, JSON.parse(again.out).totals.added);
-// 100 new deliveries, one each to 100 users, straight into new/ as an MDA would.
-for (let i = 0; i < 100; i++) {
+// 100 new deliveries (fewer with fewer users), one each to as many users, straight into new/
+// as an MDA would.
+const DELIVERIES = Math.min(100, USERS);
+for (let i = 0; i < DELIVERIES; i++) {
   const user = `user${String(i).padStart(3, "0")}`;
   const maildir = (await timed(process.execPath, [cli, "path", "--root", root, user])).out.trim();
-  fs.writeFileSync(path.join(maildir, "new", `${2000000000 + i}.M1P1.bench,S=${real[i].length}`), real[i]);
+  const message = real[i % real.length];
+  fs.writeFileSync(path.join(maildir, "new", `${2000000000 + i}.M1P1.bench,S=${message.length}`), message);
 }
 const after = await timed(process.execPath, [cli, "index", "--root", root, "--json"]);
-report("rerun after 100 deliveries", after, JSON.parse(after.out).totals.added);
+report(`rerun after ${DELIVERIES} deliveries`, after, JSON.parse(after.out).totals.added);
 if (added !== total) console.log(`WARNING: indexed ${added} of ${total} messages`);
 
 // One Maildir of 20,000 messages: mailstore index against doveadm index, first index and rerun.
