@@ -145,8 +145,8 @@ export class IndexFeed {
     await this.ask("abort");
   }
 
-  private post(msg: object, transfer: ArrayBuffer[] = []): void {
-    this.thread.worker.postMessage({ id: this.id, ...msg }, transfer);
+  private post(msg: object): void {
+    this.thread.worker.postMessage({ id: this.id, ...msg });
   }
 
   /** Sends finish or abort and waits for its answer; the thread is idle afterwards. */

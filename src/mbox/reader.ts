@@ -10,7 +10,7 @@ export interface MboxMessage {
   /** File offset of the From_ line. */
   offset: number;
   envelope: Envelope;
-  /** The raw header block (up to HEADER_LIMIT bytes), for flags and dates; the content stream repeats it. A view into the reader's buffers, which are never rewritten. */
+  /** The raw header block (up to HEADER_LIMIT bytes), for flags and dates; the content stream repeats it. A view into the reader's buffers: valid while this message is handled (a buffer moved off is read into again only when its `buffers` owner hands it out again; see FileWindow.load). */
   header: Buffer;
   framing: "from" | "content-length";
   unquoting: Unquoting;
@@ -274,7 +274,7 @@ export class MboxReader {
     let end = limit;
     if (lf >= 0) end = lf + 2;
     if (crlf >= 0 && (lf < 0 || crlf < lf)) end = crlf + 3;
-    // A view, not a copy: the window never rewrites a buffer it has read into.
+    // A view, not a copy: the window does not rewrite a buffer it has moved off (see load()).
     return this.win.view(contentStart, Math.max(contentStart, end));
   }
 

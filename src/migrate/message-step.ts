@@ -77,9 +77,9 @@ export class MessageStep {
     const tmpName = `${this.ctx.tmpPrefix}${this.seq}`;
     const mtime = receivedTime(message.envelope.date, message.header, this.ctx.sourceMtime);
     const content = next.content();
-    // Collect up to WHOLE_LIMIT bytes (views into the reader's buffers, which it never
-    // rewrites); a message that fits is written on the thread pool, a larger one is streamed
-    // to its file here.
+    // Collect up to WHOLE_LIMIT bytes (views into the reader's buffers, read into again only
+    // once the group write holding them is done: ReusedWindows); a message that fits is
+    // written on the thread pool, a larger one is streamed to its file here.
     const head: Buffer[] = [];
     let size = 0;
     let step = content.next();
