@@ -128,11 +128,12 @@ export class Batches<Extra = never> implements WriteProgress {
   /**
    * Waits, ignoring failures, until nothing is running: after a failure, so the journal is
    * not closed under a batch still being published (its rows stay pending; the next run
-   * settles them).
+   * settles them). Then discards what was staged and not cut into a batch.
    */
   async quiesce(): Promise<void> {
     await Promise.allSettled(this.writes);
     await this.previous.catch(() => undefined);
+    this.writer.discard(this.staged);
   }
 
   private dispatchGroup(): void {
@@ -192,6 +193,11 @@ export class Batches<Extra = never> implements WriteProgress {
       await this.writer.publish(staged);
       this.unmarked = rows[0].seq;
       await this.hooks.afterPublish?.(extras);
+    });
+    // A batch that fails before its publish still holds its unnamed files open.
+    this.previous = this.previous.catch((err: unknown) => {
+      this.writer.discard(staged);
+      throw err;
     });
     this.previous.catch(() => undefined);
   }

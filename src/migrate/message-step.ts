@@ -1,12 +1,13 @@
 import type { FedMessage } from "../index/appender.js";
 import { headerBlockOf } from "../index/heads.js";
-import type { FolderWriter } from "../maildir/delivery.js";
+import type { FolderWriter, StagedMessage } from "../maildir/delivery.js";
 import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
 import type { KeywordTable } from "../maildir/keywords.js";
 import { finalName, type NameGenerator } from "../maildir/names.js";
 import type { MboxReader } from "../mbox/reader.js";
 import { headerValuesOf, parseDateHeader } from "../util/rfc5322.js";
 import type { Batches } from "./batches.js";
+import type { MessageRow } from "./journal.js";
 import type { MailboxResult, ProgressFn } from "./task.js";
 
 /** Messages up to this size are written whole on the thread pool. */
@@ -87,9 +88,8 @@ export class MessageStep {
       head.push(step.value);
       size += step.value.length;
     }
-    if (step.done) {
-      batches.writeWhole({ tmpName, pieces: head, mtime }, size);
-    } else {
+    const whole = step.done;
+    if (!whole) {
       const out = writer.open(tmpName);
       try {
         for (const piece of head) writer.write(out, piece);
@@ -106,7 +106,12 @@ export class MessageStep {
     const name = finalName(this.ctx.names.next(), size, info);
     const subdir = flags.cur ? "cur" : "new";
     const fed: FedMessage | undefined = this.ctx.feeding ? { name, subdir, size, received: mtime.getTime(), header: headerBlockOf(head) } : undefined;
-    const cut = batches.add({ tmpName, finalName: name, subdir }, { seq: this.seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size }, fed);
+    const staged: StagedMessage = { tmpName, finalName: name, subdir, fd: -1 };
+    const row: MessageRow = { seq: this.seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size };
+    // Queued for writing only now, next to add(): a message written is always in the batch,
+    // whose failure discards what it holds (an unnamed file's descriptor).
+    if (whole) batches.writeWhole({ staged, pieces: head, mtime }, size);
+    const cut = batches.add(staged, row, fed);
     this.seq++;
     result.messages++;
     result.bytes += size;

@@ -11,10 +11,12 @@ export const STATS_PER_ENTRY = 7;
 
 interface Addon {
   scanDir: (path: string) => NativeDirScan;
-  /** See native/fsops.c: each a thread-pool job. */
-  writeFiles: (dir: string, names: string[], pieces: Buffer[], counts: Uint32Array, mtimesMs: Float64Array, uid: number, gid: number) => Promise<void>;
-  publishFiles: (folder: string, tmpNames: string[], subdirs: Uint8Array, finalNames: string[], flushDirs: boolean) => Promise<void>;
+  /** See native/delivery.c: each a thread-pool job but unnamedFiles. */
+  writeFiles(dir: string, names: string[], pieces: Buffer[], counts: Uint32Array, mtimesMs: Float64Array, uid: number, gid: number, unnamed: false): Promise<undefined>;
+  writeFiles(dir: string, names: string[], pieces: Buffer[], counts: Uint32Array, mtimesMs: Float64Array, uid: number, gid: number, unnamed: true): Promise<Int32Array>;
+  publishFiles: (folder: string, tmpNames: string[], subdirs: Uint8Array, finalNames: string[], flush: boolean, fds: Int32Array | null) => Promise<void>;
   syncFs: (path: string) => Promise<void>;
+  unnamedFiles: (dir: string) => boolean;
   /** See native/crc32.c: zlib's CRC-32, computed with PCLMULQDQ when crc32Fast. */
   crc32: (data: Buffer, crc: number) => number;
   crc32Fast: boolean;
@@ -41,7 +43,7 @@ export function nativeAddon(): Addon | null {
   try {
     const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
-    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "crc32", "findFrom", "readHeads", "headerFields"] as const).every((f) => typeof addon[f] === "function");
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "crc32", "findFrom", "readHeads", "headerFields"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
   } catch {
     loaded = null;

@@ -3,7 +3,7 @@ import { execSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { mailstore } from "../helpers/cli.js";
+import { CLI, mailstore } from "../helpers/cli.js";
 import { indexAndRescan } from "../helpers/index-dump.js";
 import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir, type Writer } from "../helpers/mbox.js";
 import { withTmpfs } from "../helpers/tree.js";
@@ -145,4 +145,19 @@ test("a disk that fills mid-delivery fails that mailbox alone, leaves only whole
     const { kept, rescanned } = indexAndRescan(root, "uma", path.join(mnt, "kept.sqlite"), { byName: true });
     assert.deepEqual(kept, rescanned);
   });
+});
+
+test("with a descriptor table of 64, messages held open give way to files named in tmp/: all 600 land, verify agrees", () => {
+  const dir = tempDir();
+  const src = path.join(dir, "lena");
+  const lf = realMessages("lf").map((m) => m.bytes);
+  fs.writeFileSync(src, buildMbox(Array.from({ length: 600 }, (_, i) => lf[i % lf.length]), "mboxrd").mbox);
+  const root = path.join(dir, "root");
+  // One batch of 600 unnamed files would need 600 descriptors; at most half the table (32) is held.
+  const r = spawnSync("bash", ["-c", 'ulimit -n 64 && exec "$0" "$@"', process.execPath, CLI, "migrate", "--root", root, "--no-progress", src], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /600 messages/);
+  const v = mailstore(["verify", "--root", root, src]);
+  assert.equal(v.status, 0, v.stdout);
+  assert.deepEqual(fs.readdirSync(path.join(md5path(root, "lena"), "tmp")), []);
 });

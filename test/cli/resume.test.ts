@@ -45,6 +45,8 @@ test("kill -9 at several moments, then the same command: every message exactly o
     // Whatever is visible is whole: each file is exactly one source message.
     const sizes = new Set(built.expected.map((m) => m.length));
     for (const file of delivered(maildir)) assert.ok(sizes.has(fs.statSync(file).size), `partial file ${file}`);
+    // Staged files have no name (O_TMPFILE): a kill leaves nothing behind in tmp/.
+    assert.deepEqual(fs.existsSync(path.join(maildir, "tmp")) ? fs.readdirSync(path.join(maildir, "tmp")) : [], []);
   }
   assert.ok(kills >= 1, "the run was never interrupted");
   const final = mailstore(args, { env: feedAll });

@@ -1,25 +1,35 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { FolderWriter } from "../../src/maildir/delivery.js";
 import { nativeAddon } from "../../src/util/native.js";
 import { deliveryScenario } from "../helpers/delivery-scenario.js";
 import { REPO, tempDir } from "../helpers/mbox.js";
 
-test("delivery writes whole groups exactly, sets mtimes, and never replaces a file: native jobs and the fs fallback alike", async () => {
+test("delivery writes whole groups exactly, sets mtimes, never replaces a file and leaks no descriptor: unnamed, named and fs fallback alike", async () => {
   assert.ok(nativeAddon(), "the native addon is built by npm install");
-  const expected = {
+  const when = Date.parse("2008-09-18T17:03:04Z");
+  const common = {
+    probeLeft: [],
     fresh: "Subject: a\n\nbody a\n",
     old: "Subject: b\n\nbody b\n",
-    mtimes: [Date.parse("2008-09-18T17:03:04Z"), 0, Date.parse("2008-09-18T17:03:04Z")],
-    modes: [0o600, 0o600],
+    mtimes: [when, 0, when],
+    modes: [0o600, 0o600, 0o600],
     bigSize: 3 * 1024 * 1024,
-    rewrite: "EEXIST (names the file)",
     replace: "EEXIST (names the file)",
     taken: "already here\n",
-    tmp: ["c"],
+    leakedDescriptors: 0,
   };
-  assert.deepEqual(JSON.parse(await deliveryScenario(tempDir())), expected);
+  // Unnamed files (O_TMPFILE, the default where the filesystem has it): nothing is ever named
+  // in tmp/, so a staged name cannot collide, and a failed publish leaves nothing behind.
+  const unnamed = { ...common, held: [true, true, true], rewrite: "ok", tmp: [] };
+  assert.deepEqual(JSON.parse(await deliveryScenario(tempDir())), unnamed);
+  // Files named in tmp/: a second write of one name is refused, and what failed stays in tmp/
+  // for the next run's cleanup.
+  const named = { ...common, held: [false, false, false], rewrite: "EEXIST (names the file)", tmp: ["d", "e"] };
+  assert.deepEqual(JSON.parse(await deliveryScenario(tempDir(), true)), named);
   // The same in a process without the native addon: fs callbacks, link() + unlink().
   const helper = JSON.stringify(path.join(REPO, "test", "helpers", "delivery-scenario.ts"));
   const r = spawnSync(process.execPath, ["--import", "tsx", "-e", `import(${helper}).then((m) => m.deliveryScenario(${JSON.stringify(tempDir())})).then(console.log)`], {
@@ -27,5 +37,30 @@ test("delivery writes whole groups exactly, sets mtimes, and never replaces a fi
     env: { ...process.env, MAILSTORE_NO_NATIVE: "1" },
     cwd: REPO,
   });
-  assert.deepEqual(JSON.parse(r.stdout), expected, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), named, r.stderr);
+});
+
+test("an unnamed group that fails part-way closes every descriptor it opened", async () => {
+  const dir = tempDir();
+  for (const sub of ["cur", "new", "tmp"]) fs.mkdirSync(path.join(dir, sub));
+  const writer = new FolderWriter(dir, { sync: "durable" });
+  assert.equal(writer.unnamed, true, "O_TMPFILE works where the tests run");
+  const before = fs.readdirSync("/proc/self/fd").length;
+  const group = ["x", "y", "z"].map((name) => ({ tmpName: name, finalName: name, subdir: "new" as const, fd: -1 }));
+  // The second file's time cannot be set (NaN): the job fails there.
+  const failed = writer.writeGroup(group.map((staged, i) => ({ staged, pieces: [Buffer.from(`message ${i}\n`)], mtime: new Date(i === 1 ? NaN : 0) })));
+  await assert.rejects(failed, (err: NodeJS.ErrnoException) => err.code === "EINVAL" && err.message.includes(path.join(dir, "tmp", "y")));
+  assert.deepEqual(group.map((m) => m.fd), [-1, -1, -1], "no descriptor handed out");
+  assert.equal(fs.readdirSync("/proc/self/fd").length, before, "the first file's descriptor was closed");
+  assert.deepEqual(fs.readdirSync(path.join(dir, "tmp")), []);
+});
+
+test("removeStale takes this source's tmp/ leftovers and stray probe files, and nothing else", () => {
+  const dir = tempDir();
+  for (const sub of ["cur", "new", "tmp"]) fs.mkdirSync(path.join(dir, sub));
+  const writer = new FolderWriter(dir, { sync: "none" });
+  const names = ["mailstore.3.0", "mailstore.3.17", "mailstore.probe.999.1", "mailstore.31.0", "1795444160.M0P1.host"];
+  for (const name of names) fs.writeFileSync(path.join(dir, "tmp", name), "x");
+  assert.equal(writer.removeStale("mailstore.3."), 3);
+  assert.deepEqual(fs.readdirSync(path.join(dir, "tmp")).sort(), ["1795444160.M0P1.host", "mailstore.31.0"]);
 });

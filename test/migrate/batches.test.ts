@@ -5,16 +5,20 @@ import type { FolderWriter, StagedMessage, WholeMessage } from "../../src/maildi
 import type { Journal, MessageRow } from "../../src/migrate/journal.js";
 
 /** A writer whose group writes finish only when the test says so, recording what happened in order. */
-function fakeWriter() {
+function fakeWriter(failFlush = false) {
   const events: string[] = [];
   const pending: (() => void)[] = [];
   const writer = {
     writeGroup: (group: WholeMessage[]) => {
-      events.push(`write ${group.map((m) => m.tmpName).join(",")}`);
+      events.push(`write ${group.map((m) => m.staged.tmpName).join(",")}`);
       return new Promise<void>((resolve) => pending.push(resolve));
     },
-    flush: async (batch: StagedMessage[]) => void events.push(`flush ${batch.length}`),
+    flush: async (batch: StagedMessage[]) => {
+      events.push(`flush ${batch.length}`);
+      if (failFlush) throw new Error("flush failed");
+    },
     publish: async (batch: StagedMessage[]) => void events.push(`publish ${batch.map((m) => m.finalName).join(",")}`),
+    discard: (batch: readonly StagedMessage[]) => void events.push(`discard ${batch.map((m) => m.tmpName).join(",")}`),
   };
   const finishOldest = async () => {
     pending.shift()?.();
@@ -29,7 +33,10 @@ const journal = (events: string[]) =>
     markDone: (_id: number, firstSeq: number) => events.push(`done ${firstSeq}`),
   }) as unknown as Journal;
 
-const message = (i: number) => ({ whole: { tmpName: `t${i}`, pieces: [Buffer.from(`m${i}`)], mtime: new Date(0) }, staged: { tmpName: `t${i}`, finalName: `f${i}`, subdir: "new" as const } });
+const message = (i: number) => {
+  const staged: StagedMessage = { tmpName: `t${i}`, finalName: `f${i}`, subdir: "new", fd: -1 };
+  return { whole: { staged, pieces: [Buffer.from(`m${i}`)], mtime: new Date(0) }, staged };
+};
 const row = (i: number): MessageRow => ({ seq: i, offset: i, end: i + 1, crc: 0, name: `f${i}`, subdir: "new", size: 1 });
 
 test("batches: writeRoom waits only while the thread pool is full; add returns a promise only when it cut a batch", async () => {
@@ -109,4 +116,30 @@ test("batches: as the source's end nears, each batch is cut once it holds what i
   // 40; then 30 (holding 300 bytes, 300 left), 15, 8, 4 (tailMessages), and the last 3.
   assert.deepEqual(await batchSizes({ ...limits, sourceEnd: 1000 }), [40, 30, 15, 8, 4, 3]);
   assert.deepEqual(await batchSizes(limits), [40, 40, 20], "without sourceEnd, batches are cut by their limits alone");
+});
+
+test("batches: a batch that fails before it is published is discarded, and so is what was staged after it", async () => {
+  const { writer, events, finishOldest, inFlight } = fakeWriter(true);
+  const batches = new Batches<never>(writer, journal(events), 1, { beforePublish: () => undefined }, { ...DEFAULT_LIMITS, messages: 2, groupMessages: 1 });
+  let failure: unknown;
+  try {
+    for (let i = 0; i < 4; i++) {
+      const m = message(i);
+      batches.writeWhole(m.whole, 2);
+      const cut = batches.add(m.staged, row(i));
+      cut?.catch(() => undefined); // awaited below, once its writes are let finish
+      while (inFlight() > 0) await finishOldest();
+      await cut;
+    }
+  } catch (err) {
+    failure = err;
+  } finally {
+    await batches.quiesce();
+  }
+  assert.equal((failure as Error | undefined)?.message, "flush failed", "the next cut reports the failed batch");
+  assert.deepEqual(
+    events.filter((e) => !e.startsWith("write")),
+    ["flush 2", "discard t0,t1", "discard t2,t3"],
+    "nothing journaled or published; the failed batch and the staged messages behind it are discarded",
+  );
 });

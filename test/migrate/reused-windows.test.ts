@@ -49,7 +49,7 @@ function lateWriter(expected: Buffer[]) {
     // Every third completion is the newest group instead of the oldest: out of order.
     const entry = ++dispatched % 3 === 0 ? groups.pop() : groups.shift();
     if (!entry) return;
-    for (const m of entry.group) if (!Buffer.concat(m.pieces).equals(expected[Number(m.tmpName.slice(1))])) damaged.push(m.tmpName);
+    for (const m of entry.group) if (!Buffer.concat(m.pieces).equals(expected[Number(m.staged.tmpName.slice(1))])) damaged.push(m.staged.tmpName);
     entry.done();
   };
   const writer = {
@@ -61,6 +61,7 @@ function lateWriter(expected: Buffer[]) {
       }),
     flush: async (_batch: StagedMessage[]) => undefined,
     publish: async (_batch: StagedMessage[]) => undefined,
+    discard: (_batch: readonly StagedMessage[]) => undefined,
   };
   return { writer: writer as unknown as FolderWriter, damaged };
 }
@@ -95,10 +96,10 @@ test("reused windows: no write reads a buffer the reader has taken again, with s
       const room = batches.writeRoom();
       if (room) await room;
       const pieces = [...next.content()];
-      const whole = { tmpName: `t${seq}`, pieces, mtime: new Date(0) };
+      const staged: StagedMessage = { tmpName: `t${seq}`, finalName: `f${seq}`, subdir: "new", fd: -1 };
       written.push(Buffer.concat(pieces));
-      batches.writeWhole(whole, written[seq].length);
-      const cut = batches.add({ tmpName: `t${seq}`, finalName: `f${seq}`, subdir: "new" }, { seq, offset: 0, end: 0, crc: 0, name: `f${seq}`, subdir: "new", size: written[seq].length });
+      batches.writeWhole({ staged, pieces, mtime: new Date(0) }, written[seq].length);
+      const cut = batches.add(staged, { seq, offset: 0, end: 0, crc: 0, name: `f${seq}`, subdir: "new", size: written[seq].length });
       seq++;
       if (cut) await cut;
     }
