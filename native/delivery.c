@@ -14,8 +14,9 @@
  *     leave room for everything else. On failure the job closes every descriptor it opened.
  *   Why unnamed files: a file named in tmp/ costs two more directory operations (its entry in
  *   tmp/, and the rename's removal of it), on the directory that the next group's creations
- *   wait for. On ext4 that is half of the kernel's directory work, and on tmpfs nothing; a
- *   crash leaves no file behind in tmp/.
+ *   wait for. On ext4 that is half of the kernel's directory work (on tmpfs, whose
+ *   directories live in memory, it makes no measurable difference); and a crash leaves no
+ *   file behind in tmp/.
  *
  * publishFiles(folder, tmpNames, subdirs, finalNames, flush, fds): puts each file into
  * folder/(new|cur)/finalNames[i] in order (subdirs[i]: 0 new, 1 cur), never replacing a file
