@@ -171,7 +171,8 @@ static void job_complete(napi_env env, napi_status status, void *data) {
     }
     napi_resolve_deferred(env, j->deferred, value);
   } else {
-    close_held(j->held, j->n); /* a failed job hands out no descriptor */
+    /* A failed job holds no descriptor: not writeFiles' unnamed files, nor those publishFiles did not link. */
+    close_held(j->held, j->n);
     int err = j->err ? j->err : EIO;
     char message[16900];
     snprintf(message, sizeof message, "%s: %s", j->where, strerror(err));
@@ -412,7 +413,6 @@ static void run_publish_files(Job *j) {
 done:
   for (int k = 0; k < 3; k++)
     if (fds[k] >= 0) close(fds[k]);
-  close_held(j->held, j->n);
 }
 
 static napi_value publish_files(napi_env env, napi_callback_info info) {

@@ -48,8 +48,7 @@ const WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.
  */
 export class FolderWriter {
   private syncfsWorks = true;
-  /** Whether groups are written unnamed (tried once, in tmp/, when the writer is made). */
-  readonly unnamed: boolean;
+  private unnamedWorks: boolean | undefined;
   /** The owner to give each file, unless a new file gets it anyway (it is us, and tmp/ is not setgid). */
   private readonly chownTo: Owner | undefined;
   /** tmp/, joined once: a group's write (every 32 messages) would join it again. */
@@ -61,10 +60,18 @@ export class FolderWriter {
   ) {
     const owner = opts.owner;
     this.tmpDir = path.join(folderDir, "tmp");
-    this.unnamed = opts.unnamed !== false && (nativeAddon()?.unnamedFiles(this.tmpDir) ?? false);
     const setgid = ((fs.lstatSync(this.tmpDir, { throwIfNoEntry: false })?.mode ?? 0) & 0o2000) !== 0;
     const ours = owner !== undefined && owner.uid === process.geteuid?.() && owner.gid === process.getegid?.() && !setgid;
     this.chownTo = ours ? undefined : owner;
+  }
+
+  /**
+   * Whether groups are written unnamed: tried once, in tmp/, when the first group is written,
+   * so that a run with nothing to deliver (a rerun) leaves tmp/ untouched.
+   */
+  get unnamed(): boolean {
+    this.unnamedWorks ??= this.opts.unnamed !== false && (nativeAddon()?.unnamedFiles(this.tmpDir) ?? false);
+    return this.unnamedWorks;
   }
 
   tmpPath(tmpName: string): string {
@@ -185,15 +192,15 @@ export class FolderWriter {
     if (native) {
       const subdirs = Uint8Array.from(batch, (m) => (m.subdir === "cur" ? 1 : 0));
       const held = batch.some((m) => m.fd >= 0) ? Int32Array.from(batch, (m) => m.fd) : null;
-      // From here the job owns the descriptors (it closes each): none may be closed twice.
-      for (const m of batch) m.fd = -1;
       let job: Promise<void>;
       try {
         job = native.publishFiles(this.folderDir, batch.map((m) => m.tmpName), subdirs, batch.map((m) => m.finalName), durable, held);
       } catch (err) {
-        held?.forEach((fd) => fd >= 0 && fs.closeSync(fd));
+        this.discard(batch);
         throw err;
       }
+      // The job has taken the descriptors and closes each: none may be closed twice.
+      for (const m of batch) m.fd = -1;
       await job;
       return;
     }

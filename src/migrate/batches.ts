@@ -35,7 +35,7 @@ export const DEFAULT_LIMITS: BatchLimits = {
 
 /**
  * How staged messages become visible, in order and exactly once:
- *   written to tmp/ (whole messages in groups on the thread pool) → a batch is cut → its
+ *   written and staged (whole messages in groups on the thread pool) → a batch is cut → its
  *   files are flushed → journaled as pending → moved into new/ or cur/ → marked done (with
  *   the next batch's pending record).
  * The flush and the moves of one batch run while the next batch is being written; a batch

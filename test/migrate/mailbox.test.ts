@@ -74,12 +74,15 @@ test("a rerun adds nothing; a grown source adds only the new messages; a rewritt
   const all = realMessages("lf", 12).map((m) => m.bytes);
   fs.writeFileSync(src, buildMbox(all.slice(0, 8), "mboxrd").mbox);
   assert.equal((await migrateMailbox({ source: src, user: "carol" }, base(root))).messages, 8);
+  const tmpMtime = () => fs.statSync(path.join(userMaildir(root, "carol"), "tmp")).mtimeMs;
+  const tmpBefore = tmpMtime();
   const again = await migrateMailbox({ source: src, user: "carol" }, base(root));
   assert.equal(again.status, "unchanged");
   assert.equal(again.messages, 0);
   fs.utimesSync(src, new Date(), new Date(Date.now() + 5000));
   const touched = await migrateMailbox({ source: src, user: "carol" }, base(root));
   assert.deepEqual([touched.status, touched.messages], ["unchanged", 0], "touched, same bytes");
+  assert.equal(tmpMtime(), tmpBefore, "runs that deliver nothing leave tmp/ untouched");
   fs.appendFileSync(src, buildMbox(all.slice(8), "mboxrd").mbox);
   const grown = await migrateMailbox({ source: src, user: "carol" }, base(root));
   assert.equal(grown.status, "resumed", grown.error);
