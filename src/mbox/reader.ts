@@ -30,6 +30,7 @@ export interface MessageEnd {
 export class NotMboxError extends Error {}
 
 const HEADER_LIMIT = 256 * 1024;
+const CONTENT_LENGTH = /^content-length:[ \t]*(\d+)[ \t]*\r?$/gim;
 const LINE_LIMIT = 4096;
 const NL_FROM = Buffer.from("\nFrom ");
 const FROM_ = Buffer.from("From ");
@@ -115,15 +116,22 @@ export class MboxReader {
     this.contentStart = contentStart;
     this.clEnd = -1;
     const text = header.toString("latin1");
-    const length = /^content-length:[ \t]*(\d+)[ \t]*\r?$/im.exec(text);
     let framing: MboxMessage["framing"] = "from";
     let unquoting: Unquoting = this.format === "mboxo" || this.format === "mboxcl" ? "mboxo" : "mboxrd";
     if (this.format === "auto" || this.format === "mboxcl" || this.format === "mboxcl2") {
       const bodyStart = contentStart + header.length;
-      const boundary = length && header.length < HEADER_LIMIT ? this.contentLengthBoundary(bodyStart + Number(length[1])) : -1;
+      let boundary = -1;
+      let end = -1;
+      // Every Content-Length in turn, the first that lands: a message can carry a stale one
+      // from elsewhere above the one its mbox writer added.
+      CONTENT_LENGTH.lastIndex = 0;
+      for (let m = header.length < HEADER_LIMIT ? CONTENT_LENGTH.exec(text) : null; m && boundary < 0; m = CONTENT_LENGTH.exec(text)) {
+        end = bodyStart + Number(m[1]);
+        boundary = this.contentLengthBoundary(end);
+      }
       if (boundary >= 0) {
         framing = "content-length";
-        this.clEnd = bodyStart + Number(length?.[1]);
+        this.clEnd = end;
         this.clNext = boundary;
         if (this.format === "mboxcl2") unquoting = "none";
         else if (this.format === "auto" && this.hasBareFromLine(bodyStart, this.clEnd)) unquoting = "none";

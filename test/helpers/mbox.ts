@@ -48,13 +48,17 @@ export function buildMbox(messages: Buffer[], writer: Writer, opts: { crlf?: boo
     let msg = original;
     if (opts.extraHeaders?.[i]) msg = Buffer.concat([Buffer.from(opts.extraHeaders[i].replace(/\n/g, eol)), msg]);
     if (writer === "mboxcl" || writer === "mboxcl2") {
-      const headerEnd = msg.indexOf(`${eol}${eol}`);
-      const bodyStart = headerEnd + eol.length * 2;
-      const body = writer === "mboxcl" ? quote(msg.subarray(bodyStart), "mboxo") : msg.subarray(bodyStart);
-      const head = msg.subarray(0, headerEnd + eol.length);
-      const withLength = Buffer.concat([head, Buffer.from(`Content-Length: ${body.length}${eol}${eol}`), msg.subarray(bodyStart)]);
-      expected.push(withLength);
-      parts.push(Buffer.from(`From sender${i}@example.org ${DATES[i % DATES.length]}${eol}`), Buffer.concat([head, Buffer.from(`Content-Length: ${body.length}${eol}${eol}`), body]), Buffer.from(eol));
+      // The header ends at its first blank line, LF or CRLF (an LF file can hold CRLF messages);
+      // the writer's Content-Length line goes just before it, ending the same way.
+      const [lf, crlf] = [msg.indexOf("\n\n"), msg.indexOf("\n\r\n")];
+      const blankAt = (crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf) + 1;
+      const blank = msg.subarray(blankAt, blankAt + (msg[blankAt] === 0x0d ? 2 : 1));
+      const head = Buffer.concat([msg.subarray(0, blankAt), Buffer.from(`Content-Length: `)]);
+      const original = msg.subarray(blankAt + blank.length);
+      const body = writer === "mboxcl" ? quote(original, "mboxo") : original;
+      const length = Buffer.concat([Buffer.from(String(body.length)), blank, blank]);
+      expected.push(Buffer.concat([head, length, original]));
+      parts.push(Buffer.from(`From sender${i}@example.org ${DATES[i % DATES.length]}${eol}`), Buffer.concat([head, length, body]), Buffer.from(eol));
       return;
     }
     expected.push(msg);
@@ -63,10 +67,11 @@ export function buildMbox(messages: Buffer[], writer: Writer, opts: { crlf?: boo
   return { mbox: Buffer.concat(parts), expected };
 }
 
+/** Quotes as writers do, line by line: a line starts after LF only (a regular expression's `^` with /m also matches after a lone CR). */
 function quote(msg: Buffer, writer: "mboxrd" | "mboxo"): Buffer {
-  const text = msg.toString("latin1");
-  const pattern = writer === "mboxrd" ? /^(>*From )/gm : /^(From )/gm;
-  return Buffer.from(text.replace(pattern, ">$1"), "latin1");
+  const pattern = writer === "mboxrd" ? /^>*From / : /^From /;
+  const lines = msg.toString("latin1").split("\n");
+  return Buffer.from(lines.map((line) => (pattern.test(line) ? `>${line}` : line)).join("\n"), "latin1");
 }
 
 export function tempDir(prefix = "mailstore-test-"): string {

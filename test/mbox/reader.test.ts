@@ -130,6 +130,19 @@ test("auto: Content-Length that misses the boundary is ignored; From_ framing ap
   assert.equal(got[0].bytes.toString(), "Content-Length: 999\n\nbody\n");
 });
 
+test("mboxcl2: a stale Content-Length above the writer's does not split the message at its unquoted From_ line", () => {
+  const body = "before\n\nFrom x@y Tue Feb  2 10:00:00 2010\nSubject: forwarded\n\nafter\n";
+  const first = `Content-Length: 3\nSubject: 1\nContent-Length: ${body.length}\n\n${body}`;
+  const text = `From a@b Mon Jan  1 12:00:00 2001\n${first}\nFrom c@d Mon Jan  1 12:00:00 2001\nContent-Length: 2\n\nx\n\n`;
+  const file = write(dir, "two-lengths.mbox", text);
+  for (const format of ["mboxcl2", "auto"] as MboxFormat[]) {
+    const got = readAll(file, format);
+    assert.deepEqual(got.map((m) => m.framing), ["content-length", "content-length"], format);
+    assert.equal(got[0].bytes.toString(), first, format);
+    assert.equal(got[1].bytes.toString(), "Content-Length: 2\n\nx\n", format);
+  }
+});
+
 test("a 12 MB message streams in pieces with a window that stays small", () => {
   const big = Buffer.concat([Buffer.from("Subject: big\n\n"), Buffer.alloc(12 * 1024 * 1024, "x\n")]);
   const file = write(dir, "big.mbox", Buffer.concat([Buffer.from("From a@b Mon Jan  1 12:00:00 2001\n"), big, Buffer.from("\nFrom a@b Mon Jan  1 12:00:00 2001\nSubject: s\n\nsmall\n")]));
