@@ -74,8 +74,29 @@ function quote(msg: Buffer, writer: "mboxrd" | "mboxo"): Buffer {
   return Buffer.from(lines.map((line) => (pattern.test(line) ? `>${line}` : line)).join("\n"), "latin1");
 }
 
+const madeDirs: string[] = [];
+
+/**
+ * A fresh directory under the system's temporary directory, removed when the test file's
+ * process exits (a run of the suite made ~300 MB of them) unless MAILSTORE_KEEP_TEST_DIRS
+ * is set, to look at what a failing test left.
+ */
 export function tempDir(prefix = "mailstore-test-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (process.env.MAILSTORE_KEEP_TEST_DIRS) return dir;
+  if (madeDirs.length === 0) process.on("exit", removeMadeDirs);
+  madeDirs.push(dir);
+  return dir;
+}
+
+function removeMadeDirs(): void {
+  for (const dir of madeDirs) {
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // a directory a test left unremovable (a mount still on it): the system's tmp cleaning takes it
+    }
+  }
 }
 
 /** Contents of every message file in a Maildir folder, in name order (= mbox order). */
