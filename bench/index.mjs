@@ -6,6 +6,8 @@
 // 0.7 s for such a Maildir where they were written, so 10,000 msg/s is 2.9x its time).
 import fs from "node:fs";
 import path from "node:path";
+import { INDEX_FILE } from "../dist/index/files.js";
+import { dbFiles } from "../dist/maildir/dirs.js";
 import { dovecotUsable, startDovecot } from "./dovecot-peer.mjs";
 import { benchEnvNote, cli, median, repo, timed, work } from "./lib.mjs";
 
@@ -74,7 +76,7 @@ try {
   const ours = [];
   const theirs = [];
   for (let round = 0; round < 3; round++) {
-    for (const suffix of ["", "-wal", "-shm"]) fs.rmSync(path.join(oneMaildir, `mailstore.sqlite${suffix}`), { force: true });
+    for (const file of dbFiles(path.join(oneMaildir, INDEX_FILE))) fs.rmSync(file, { force: true });
     const r = await timed(process.execPath, [cli, "index", "--root", oneRoot, "--json", "bigbox"]);
     ours.push(r.seconds);
     report("one Maildir, full", r, JSON.parse(r.out).totals.added);

@@ -94,8 +94,9 @@ export function openIndex(maildir: string, opts: OpenOptions = {}): OpenedIndex 
   } catch (err) {
     if (!fs.existsSync(file)) throw err;
     const aside = `${file}.damaged-${Date.now()}`;
-    fs.renameSync(file, aside);
-    for (const extra of ["-wal", "-shm"]) fs.rmSync(file + extra, { force: true });
+    // Its side files go with it: SQLite would read a -wal or hot -journal left here into the
+    // new index, as it ties neither to the file it was written for.
+    for (const side of dbFiles(file)) if (fs.existsSync(side)) fs.renameSync(side, aside + side.slice(file.length));
     return buildAside(file, `${aside} (${(err as Error).message})`, inMemory(), owner);
   }
 }
