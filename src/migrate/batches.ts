@@ -18,13 +18,15 @@ export interface BatchLimits {
    * as are left after it (but not below tailMessages), so the last batches halve. What is
    * left to flush, publish and index after the last message is read is then small, instead
    * of up to a whole batch (1,000 messages: ~30 ms of a 1.5 s migration, spent on one core).
+   * On disk, each batch costs two flushes and a journal commit whatever its size: batches of
+   * 2,000 messages pay them half as often as 1,000 did.
    */
   sourceEnd?: number;
   tailMessages: number;
 }
 
 export const DEFAULT_LIMITS: BatchLimits = {
-  messages: 1000,
+  messages: 2000,
   bytes: 64 * 1024 * 1024,
   groupMessages: 32,
   groupBytes: 2 * 1024 * 1024,
@@ -38,9 +40,9 @@ export const DEFAULT_LIMITS: BatchLimits = {
  *   written and staged (whole messages in groups on the thread pool) → a batch is cut → its
  *   files are flushed → journaled as pending → moved into new/ or cur/ → marked done (with
  *   the next batch's pending record).
- * The flush and the moves of one batch run while the next batch is being written; a batch
- * is published only after the one before it. The journal never names a file that is not on
- * disk, and no file is visible before it is.
+ * A batch's flush runs while the batch before it is journaled and published and the next is
+ * being written; a batch is published only after the one before it. The journal never names
+ * a file that is not on disk, and no file is visible before it is.
  */
 export class Batches<Extra = never> implements WriteProgress {
   private dispatched = 0;
@@ -55,8 +57,10 @@ export class Batches<Extra = never> implements WriteProgress {
   private groupBytes = 0;
   private writes: Promise<void>[] = [];
   private bytesInFlight = 0;
-  /** The previous batch: flushed, journaled, published. */
+  /** The last batch cut: flushed, journaled, published. */
   private previous: Promise<void> = Promise.resolve();
+  /** The batch cut before it, which cut() waits for (see there). */
+  private beforePrevious: Promise<void> = Promise.resolve();
   /**
    * The first sequence number of the last batch published and not yet journaled done: it is
    * marked done with the next batch's pending record (or by finish()), so each batch costs
@@ -177,7 +181,11 @@ export class Batches<Extra = never> implements WriteProgress {
     if (this.staged.length === 0) return;
     this.dispatchGroup();
     while (this.writes.length > 0) await this.settleOldestWrite();
-    await this.previous;
+    // Two batches are under way at most: this one's flush runs while the one before it is
+    // journaled and published, so the reader waits only for the batch before that. Waiting
+    // for the last one instead left the reader idle on disk while a batch's two flushes and
+    // the journal's commit waited on the device in turn (0.4-0.6 s of a 2.2 s migration).
+    await this.beforePrevious;
     // Emptied in place, not replaced: a new [] holds numbers until its first push, and
     // reassigned fields lose V8's constant tracking; either throws away the optimized code
     // of the delivery loop, which inlines add(), at the first cut.
@@ -185,8 +193,14 @@ export class Batches<Extra = never> implements WriteProgress {
     const rows = this.rows.splice(0);
     const extras = this.extras.splice(0);
     this.stagedBytes = 0;
+    const prior = this.previous;
     const flushed = this.writer.flush(staged);
-    this.previous = flushed.then(async () => {
+    this.beforePrevious = prior;
+    // Published only after the batch before it, and only once both its flush and that batch
+    // have settled: a failure discards this batch's files after its flush is done with them.
+    this.previous = Promise.allSettled([flushed, prior]).then(async ([flush, before]) => {
+      if (before.status === "rejected") throw before.reason;
+      if (flush.status === "rejected") throw flush.reason;
       this.hooks.beforePublish();
       this.journal.recordPending(this.sourceId, rows, this.unmarked);
       this.unmarked = null;

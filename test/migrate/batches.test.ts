@@ -97,6 +97,43 @@ test("batches: a batch is journaled done with the next batch's pending record, a
   assert.deepEqual(published, [[0, 1], [2, 3], [4]], "each batch reaches afterPublish once it is visible");
 });
 
+test("batches: a batch is flushed while the one before it is still being published, and published only after it; the reader waits for the batch two back", async () => {
+  const { writer, events, finishOldest, inFlight } = fakeWriter();
+  // Publishing waits until the test lets it go, as a publish waiting on the disk would.
+  const held: (() => void)[] = [];
+  (writer as unknown as { publish: (batch: StagedMessage[]) => Promise<void> }).publish = (batch) =>
+    new Promise<void>((resolve) => held.push(() => resolve(void events.push(`publish ${batch.map((m) => m.finalName).join(",")}`))));
+  const batches = new Batches<never>(writer, journal(events), 1, { beforePublish: () => undefined }, { ...DEFAULT_LIMITS, messages: 2, groupMessages: 1 });
+  const settled = (p: Promise<void>) => {
+    const state = { done: false };
+    void p.then(() => (state.done = true));
+    return state;
+  };
+  const cuts: { done: boolean }[] = [];
+  for (let i = 0; i < 6; i++) {
+    batches.writeWhole(message(i).whole, 2);
+    const cut = batches.add(message(i).staged, row(i));
+    while (inFlight() > 0) await finishOldest();
+    if (cut) cuts.push(settled(cut));
+    await new Promise((r) => setImmediate(r));
+  }
+  const flushes = () => events.filter((e) => e.startsWith("flush")).length;
+  assert.deepEqual([cuts[0].done, cuts[1].done, cuts[2].done], [true, true, false], "the third cut waits for the first batch, not the second");
+  assert.equal(flushes(), 2, "the second batch is flushed while the first waits to be published");
+  assert.deepEqual(events.filter((e) => /^(pending|publish)/.test(e)), ["pending 2"], "nothing of the second batch is journaled before the first is published");
+  held.shift()?.();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(cuts[2].done, true, "the first batch published: the third cut goes on");
+  assert.equal(flushes(), 3);
+  const finished = batches.finish();
+  while (held.length > 0 || !events.includes("publish f4,f5")) {
+    held.shift()?.();
+    await new Promise((r) => setImmediate(r));
+  }
+  await finished;
+  assert.deepEqual(events.filter((e) => /^(pending|publish|done)/.test(e)), ["pending 2", "publish f0,f1", "pending 2 + done 0", "publish f2,f3", "pending 2 + done 2", "publish f4,f5", "done 4"]);
+});
+
 /** The sizes of the batches 100 messages of 10 bytes (a source of 1,000 bytes) are cut into. */
 async function batchSizes(limits: typeof DEFAULT_LIMITS): Promise<number[]> {
   const { writer, events, finishOldest, inFlight } = fakeWriter();
@@ -123,7 +160,9 @@ test("batches: a batch that fails before it is published is discarded, and so is
   const batches = new Batches<never>(writer, journal(events), 1, { beforePublish: () => undefined }, { ...DEFAULT_LIMITS, messages: 2, groupMessages: 1 });
   let failure: unknown;
   try {
-    for (let i = 0; i < 4; i++) {
+    // Three batches of two: the second is flushed while the first fails, and the third cut
+    // (which waits for the batch two back) reports it.
+    for (let i = 0; i < 6; i++) {
       const m = message(i);
       batches.writeWhole(m.whole, 2);
       const cut = batches.add(m.staged, row(i));
@@ -136,10 +175,10 @@ test("batches: a batch that fails before it is published is discarded, and so is
   } finally {
     await batches.quiesce();
   }
-  assert.equal((failure as Error | undefined)?.message, "flush failed", "the next cut reports the failed batch");
+  assert.equal((failure as Error | undefined)?.message, "flush failed", "the cut two batches on reports the failed batch");
   assert.deepEqual(
     events.filter((e) => !e.startsWith("write")),
-    ["flush 2", "discard t0,t1", "discard t2,t3"],
-    "nothing journaled or published; the failed batch and the staged messages behind it are discarded",
+    ["flush 2", "discard t0,t1", "flush 2", "discard t2,t3", "discard t4,t5"],
+    "nothing journaled or published; the failed batch, the batch behind it and the staged messages behind that are discarded",
   );
 });
