@@ -80,8 +80,10 @@ test("hostile bodies in every writer's framing (and a wrong Content-Length) come
   // header like any other: auto frames by From_ lines and unquotes mboxrd-style.
   const random = generator(SEED + 1);
   const wrong = lf.slice(0, 120).map((m) => {
-    // The body as stored: one ">" more on each line the writer quotes.
-    const body = m.subarray(m.indexOf("\n\n") + 2).toString("latin1");
+    // The body (after the first blank line, LF or CRLF) as stored: one ">" more on each line
+    // the writer quotes.
+    const ends = [m.indexOf("\n\n") + 2, m.indexOf("\n\r\n") + 3].filter((at) => at > 2);
+    const body = m.subarray(Math.min(...ends)).toString("latin1");
     const stored = body.length + body.split("\n").filter((line) => /^>*From /.test(line)).length;
     return `Content-Length: ${random(2) ? stored + 2 + random(50) : Math.max(0, stored - 1 - random(50))}\n`;
   });
