@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import { unlock as fcntlUnlock } from "os-lock";
 import { fcntlLockBy } from "../util/fcntl-lock.js";
 
@@ -44,7 +45,9 @@ export async function lockSource(mboxPath: string, fd: number, timeoutMs: number
 
 async function takeDotlock(mboxPath: string, deadline: number): Promise<{ release: () => void; warning?: string }> {
   const lockPath = `${mboxPath}.lock`;
-  const tmp = `${lockPath}.${os.hostname()}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  // Hidden, as Dovecot names its own (.temp.host.pid.random): a spool listed or globbed
+  // meanwhile (another shard's run, `mailstore report --mbox`) must not take it for a mailbox.
+  const tmp = path.join(path.dirname(mboxPath), `.${path.basename(lockPath)}.${os.hostname()}.${process.pid}.${randomBytes(4).toString("hex")}`);
   try {
     fs.writeFileSync(tmp, `${process.pid}:${os.hostname()}\n`, { flag: "wx", mode: 0o600 });
   } catch (err) {

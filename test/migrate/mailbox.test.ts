@@ -157,7 +157,14 @@ test("a locked mbox waits, then fails alone", async () => {
   const src = path.join(dir, "hank");
   fs.writeFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd").mbox);
   fs.writeFileSync(`${src}.lock`, "999\n");
-  const r = await migrateMailbox({ source: src, user: "hank" }, { ...base(path.join(dir, "root")), lockTimeoutMs: 300 });
+  const waiting = migrateMailbox({ source: src, user: "hank" }, { ...base(path.join(dir, "root")), lockTimeoutMs: 300 });
+  // While it waits, its own dotlock file (to be linked to hank.lock) is hidden: a glob of the
+  // spool by another run, such as another shard's, must see mailboxes and dotlocks only.
+  await new Promise((r) => setTimeout(r, 100));
+  const listed = fs.readdirSync(dir);
+  assert.ok(listed.some((n) => n.startsWith(".hank.lock.")), listed.join(" "));
+  assert.deepEqual(listed.filter((n) => !n.startsWith(".")).sort(), ["hank", "hank.lock"]);
+  const r = await waiting;
   assert.equal(r.status, "failed");
   assert.match(r.error ?? "", /hank\.lock exists/);
   fs.unlinkSync(`${src}.lock`);
