@@ -202,6 +202,12 @@ static void job_fail(Job *j, int err, const char *a, const char *b) {
   else snprintf(j->where, sizeof j->where, "%s", a);
 }
 
+/* Fails the job at dir/name: the path is formatted only then, not for every file written. */
+static void job_fail_at(Job *j, int err, const char *name) {
+  char path[8200];
+  snprintf(path, sizeof path, "%s/%s", j->dir, name);
+  job_fail(j, err, path, NULL);
+}
 
 static void run_write_files(Job *j) {
   int dirfd = open(j->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -209,8 +215,6 @@ static void run_write_files(Job *j) {
   int ceiling = j->held ? held_ceiling() : 0;
   size_t piece = 0;
   for (size_t i = 0; i < j->n; i++) {
-    char path[8200];
-    snprintf(path, sizeof path, "%s/%s", j->dir, j->names[i]);
     int fd = j->held ? openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600) : -1;
     if (fd >= ceiling) {
       close(fd);
@@ -219,7 +223,7 @@ static void run_write_files(Job *j) {
     bool unnamed = fd >= 0;
     if (!unnamed) fd = openat(dirfd, j->names[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-      job_fail(j, errno, path, NULL);
+      job_fail_at(j, errno, j->names[i]);
       break;
     }
     int err = 0;
@@ -253,13 +257,12 @@ static void run_write_files(Job *j) {
     }
     if (close(fd) != 0 && !err) err = errno;
     if (err) {
-      job_fail(j, err, path, NULL);
+      job_fail_at(j, err, j->names[i]);
       break;
     }
   }
   close(dirfd);
 }
-
 
 /*
  * The common start of a job's entry point: its arguments (at least `want`), a new Job running
