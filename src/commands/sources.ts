@@ -10,9 +10,21 @@ const require = createRequire(import.meta.url);
 const glob = () => require("fast-glob") as typeof import("fast-glob");
 
 /**
+ * Whether a name in a mail spool belongs to a delivery agent's locking rather than to a
+ * mailbox: a dot file (the temporary lock files of Dovecot, liblockfile and mailstore itself
+ * are hidden), a `<mbox>.lock` dotlock, or Exim's "hitching post", the uniquely named file it
+ * links to the dotlock while taking it (`<mbox>.lock.<host>.<time>.<pid>`). Such a file comes
+ * and goes within a delivery; taken for a mailbox, it would fail as one, or worse, leave an
+ * empty Maildir for a user named after it.
+ */
+export function isLockFileName(name: string): boolean {
+  return name.startsWith(".") || name.endsWith(".lock") || name.includes(".lock.");
+}
+
+/**
  * Mailboxes to work on: each argument is a file, or a glob pattern when it names no file;
  * --from-list adds "path user [folder]" lines (# starts a comment). A glob never yields
- * *.lock files (a delivery's dotlock) nor symlinks.
+ * lock files (isLockFileName) nor symlinks.
  */
 export function resolveTasks(args: string[], opts: { user?: string; folder?: string; fromList?: string }): MailboxTask[] {
   const tasks: MailboxTask[] = [];
@@ -29,23 +41,23 @@ export function resolveTasks(args: string[], opts: { user?: string; folder?: str
   return tasks;
 }
 
-/** Regular files (never symlinks, never *.lock dotlocks) matching a pattern; a usage error when none does. */
+/** Regular files (never symlinks, never lock files) matching a pattern; a usage error when none does. */
 export function globFiles(pattern: string): string[] {
-  const matches = glob().sync(pattern, { onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false }).filter((f) => !f.endsWith(".lock")).sort();
+  const matches = glob().sync(pattern, { onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false }).filter((f) => !isLockFileName(path.basename(f))).sort();
   if (matches.length === 0) throw new UsageError(`no file matches ${pattern}`);
   return matches;
 }
 
 /**
  * mbox files named by a directory (its regular files, not descending) or a glob pattern,
- * skipping dotlocks and dot files: the spool as `mailstore report --mbox` sees it.
+ * skipping lock files (isLockFileName): the spool as `mailstore report --mbox` sees it.
  */
 export function mboxFiles(spec: string): string[] {
   const st = fs.lstatSync(spec, { throwIfNoEntry: false });
   if (st?.isDirectory()) {
     return fs
       .readdirSync(spec, { withFileTypes: true })
-      .filter((e) => e.isFile() && !e.name.startsWith(".") && !e.name.endsWith(".lock"))
+      .filter((e) => e.isFile() && !isLockFileName(e.name))
       .map((e) => path.join(spec, e.name))
       .sort();
   }

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import test from "node:test";
+import { globFiles, isLockFileName, mboxFiles, resolveTasks } from "../../src/commands/sources.js";
+import { tempDir } from "../helpers/mbox.js";
+
+/** A spool caught mid-delivery: two mailboxes, and the lock files of several delivery agents. */
+function spoolWithLocks(): string {
+  const spool = tempDir();
+  for (const name of ["alice", "bob"]) fs.writeFileSync(path.join(spool, name), "From a@b Thu Sep 18 17:00:04 2008\nSubject: x\n\nbody\n");
+  const locks = [
+    "alice.lock", // the dotlock itself
+    "bob.lock.mail.example.org.6740f2a1.00003039", // Exim's hitching post (exim4: "%s.%s.%08x.%08x" after "%s.lock")
+    ".lk0123456740f2a1mail", // liblockfile's temporary file
+    ".alice.lock.mail.4242.0acd3a58", // mailstore's own temporary file
+  ];
+  for (const name of locks) fs.writeFileSync(path.join(spool, name), "4242\n");
+  fs.symlinkSync("alice", path.join(spool, "carol"));
+  return spool;
+}
+
+test("a glob of a spool and a spool directory yield its mailboxes, never a delivery agent's lock files or a symlink", () => {
+  const spool = spoolWithLocks();
+  assert.deepEqual(globFiles(path.join(spool, "*")).map((f) => path.basename(f)), ["alice", "bob"]);
+  assert.deepEqual(mboxFiles(spool).map((f) => path.basename(f)), ["alice", "bob"]);
+  assert.deepEqual(
+    resolveTasks([path.join(spool, "*")], {}).map((t) => t.user),
+    ["alice", "bob"],
+  );
+});
+
+test("a mailbox named like a lock file is still taken when it is named on its own", () => {
+  const spool = spoolWithLocks();
+  const odd = path.join(spool, "bob.lock.mail.example.org.6740f2a1.00003039");
+  assert.deepEqual(resolveTasks([odd], {}), [{ source: odd, user: path.basename(odd), folder: undefined }]);
+});
+
+test("lock file names: dot files, dotlocks and hitching posts; mailbox names with 'lock' in them are not", () => {
+  for (const name of [".lk12345", "alice.lock", "alice.lock.host.5f2a3b1c.00001234", ".alice.lock.vm.1.ab"]) assert.equal(isLockFileName(name), true, name);
+  for (const name of ["alice", "lockhart", "alice.locke", "block", "sherlock"]) assert.equal(isLockFileName(name), false, name);
+});
