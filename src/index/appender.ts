@@ -24,6 +24,8 @@ export interface MessageAppender {
    * appender started, and each row it added since (syncIndex's `fed.holds`).
    */
   holds: Map<string, string>;
+  /** The rows added so far (`added`), and how many of them are of files without a readable header (`broken`). */
+  counts: { added: number; broken: number };
 }
 
 /**
@@ -43,7 +45,9 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
   const uidNext = db.prepare(UID_NEXT).pluck();
   const advance = db.prepare(SET_UID_NEXT);
   const addStats = statsAdder(db);
-  const summary = emptySummary(maildir);
+  // readMessage counts into a summary; the appender counts only the rows it adds.
+  const scratch = emptySummary(maildir);
+  const counts = { added: 0, broken: 0 };
   const holds = new Map<string, string>();
   for (const row of storedFiles(db, id)) holds.set(row.base, fileState(row.subdir, row.info));
   const append = (messages: FedMessage[]) => {
@@ -54,17 +58,19 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
       for (const m of messages) {
         const block = Buffer.from(m.header.buffer, m.header.byteOffset, m.header.byteLength);
         const file = messageFileOf(m.name, m.subdir);
-        const row = readMessage(file, summary, { block, size: m.size, received: m.received, failed: false });
+        const row = readMessage(file, scratch, { block, size: m.size, received: m.received, failed: false });
         if (insert.run(...rowValues(row, id, uid)).changes > 0) {
           holds.set(file.base, fileState(file.subdir, file.info));
           uid++;
           added++;
+          counts.broken += row.broken;
         }
       }
       advance.run(uid, id);
       addStats.run({ id, from: first });
     })();
+    counts.added += added;
     return added;
   };
-  return { dir: folderDir, append, holds };
+  return { dir: folderDir, append, holds, counts };
 }

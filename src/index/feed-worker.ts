@@ -80,7 +80,8 @@ port.on("message", (msg: Message) => {
     session = null;
     const fed = { dir: appender.dir, holds: appender.holds };
     const summary = stamped(withIndex(opened, () => syncIndex(opened.db, maildir, { setAside: opened.setAside, fed })));
-    reply({ type: "done", summary: { ...summary, added: first.added + summary.added, broken: first.broken + summary.broken } });
+    const fedRows = appender.counts;
+    reply({ type: "done", summary: { ...summary, added: first.added + fedRows.added + summary.added, broken: first.broken + fedRows.broken + summary.broken } });
   } catch (err) {
     fail(err);
   }

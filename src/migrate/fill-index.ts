@@ -1,8 +1,18 @@
 import { IndexFeed } from "../index/feed.js";
 import type { FedMessage } from "../index/appender.js";
-import { indexMaildir } from "../index/indexer.js";
+import { type IndexSummary, indexMaildir } from "../index/indexer.js";
 import { lockIndex, withIndexLock } from "../index/run.js";
 import type { MailboxResult } from "./mailbox.js";
+
+/**
+ * What indexing the mailbox found that its admin should hear of: a damaged index set aside,
+ * and message files without a readable header (as `mailstore index` reports them): files
+ * that something else put in the Maildir, or a message whose header is only a `>From ` line.
+ */
+function noteIndexed(summary: IndexSummary, result: MailboxResult): void {
+  if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
+  if (summary.broken > 0) result.warnings.push(`${summary.broken} message file(s) in the Maildir unreadable or without a header; indexed with what could be read`);
+}
 
 /** Indexes what was just written, so a migrated mailbox needs no second pass. */
 export async function fillIndex(maildir: string, result: MailboxResult): Promise<void> {
@@ -11,7 +21,7 @@ export async function fillIndex(maildir: string, result: MailboxResult): Promise
     result.indexed = summary !== null;
     if (summary) result.indexedBy = "scan";
     if (!summary) result.warnings.push("index not updated: another mailstore index holds its lock; run mailstore index later");
-    else if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
+    else noteIndexed(summary, result);
   } catch (err) {
     result.indexed = false;
     result.warnings.push(`index not updated: ${(err as Error).message}`);
@@ -64,7 +74,7 @@ export class DeliveryIndex {
     if (summary) {
       result.indexed = true;
       result.indexedBy = "delivery";
-      if (summary.setAside) result.warnings.push(`damaged index set aside and rebuilt: ${summary.setAside}`);
+      noteIndexed(summary, result);
       return;
     }
     result.warnings.push(`index feed failed (${failure?.message}); indexed after delivery instead`);

@@ -90,3 +90,25 @@ test("a feed that fails leaves the delivery whole and says so; the same thread t
   const { kept, rescanned } = indexAndRescan(root, "xena", path.join(dir, "xena.sqlite"));
   assert.deepEqual(kept, rescanned);
 });
+
+test("message files without a readable header are counted in migrate's warnings, whether the index is fed or scanned", () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const lf = realMessages("lf", 3).map((m) => m.bytes);
+  // A message whose header is only a quoted From_ line (">From " unquotes to "From "): no field.
+  const headless = Buffer.from(">From nobody@example.org Thu Sep 18 17:00:04 2008\n\nno header here\n");
+  const mbox = buildMbox([lf[0], headless, lf[1], lf[2]], "mboxrd").mbox;
+  for (const [user, env] of [["yuri", { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" }], ["zoe", {}]] as const) {
+    fs.writeFileSync(path.join(dir, user), mbox);
+    // Something else left an empty file in the user's Maildir before the migration.
+    const maildir = mailstore(["path", "--root", root, user]).stdout.trim();
+    for (const sub of ["cur", "new", "tmp"]) fs.mkdirSync(path.join(maildir, sub), { recursive: true });
+    fs.writeFileSync(path.join(maildir, "cur", "1700000000.M1P1.other:2,S"), "");
+    const r = mailstore(["migrate", "--root", root, "--json", path.join(dir, user)], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const [m] = JSON.parse(r.stdout).mailboxes;
+    assert.equal(m.messages, 4);
+    assert.equal(m.indexedBy, user === "yuri" ? "delivery" : "scan");
+    assert.deepEqual(m.warnings, ["2 message file(s) in the Maildir unreadable or without a header; indexed with what could be read"], user);
+  }
+});
