@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import test from "node:test";
+import { test } from "node:test";
 import { globFiles, isLockFileName, mboxFiles, resolveTasks } from "../../src/commands/sources.js";
 import { tempDir } from "../helpers/mbox.js";
 
@@ -24,10 +24,7 @@ test("a glob of a spool and a spool directory yield its mailboxes, never a deliv
   const spool = spoolWithLocks();
   assert.deepEqual(globFiles(path.join(spool, "*")).map((f) => path.basename(f)), ["alice", "bob"]);
   assert.deepEqual(mboxFiles(spool).map((f) => path.basename(f)), ["alice", "bob"]);
-  assert.deepEqual(
-    resolveTasks([path.join(spool, "*")], {}).map((t) => t.user),
-    ["alice", "bob"],
-  );
+  assert.deepEqual(resolveTasks([path.join(spool, "*")], {}).map((t) => t.user), ["alice", "bob"]);
 });
 
 test("a mailbox named like a lock file is still taken when it is named on its own", () => {

@@ -95,7 +95,7 @@ test("message files without a readable header are counted in migrate's warnings,
   const dir = tempDir();
   const root = path.join(dir, "root");
   const lf = realMessages("lf", 3).map((m) => m.bytes);
-  // A message whose header is only a quoted From_ line (">From " unquotes to "From "): no field.
+  // A message whose first line is its own ">From " (quoted once more in the mbox): no header field.
   const headless = Buffer.from(">From nobody@example.org Thu Sep 18 17:00:04 2008\n\nno header here\n");
   const mbox = buildMbox([lf[0], headless, lf[1], lf[2]], "mboxrd").mbox;
   for (const [user, env] of [["yuri", { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" }], ["zoe", {}]] as const) {
