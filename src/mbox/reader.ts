@@ -111,6 +111,8 @@ export class MboxReader {
   private pieceMayQuote = true;
   /** The From_ line that ended the last message, as isSeparator parsed it. */
   private separator: { at: number; envelope: Envelope } | null = null;
+  /** For bytesAt's reads outside the window: one buffer for the reader, not one per message. */
+  private scratch: Buffer | null = null;
 
   private frame(at: number, envelope: Envelope, contentStart: number, header: Buffer): MboxMessage {
     this.contentStart = contentStart;
@@ -287,6 +289,17 @@ export class MboxReader {
   }
 
   /**
+   * The file's bytes [from, to): a view into the window where it holds them (nearly always:
+   * it reads a megabyte at a time), else read into scratch space that the next call reuses.
+   * Shorter only if the file ended early. Valid until the next call or the window moves.
+   */
+  private bytesAt(from: number, to: number): Buffer {
+    if (from >= this.win.start && to <= this.win.end) return this.win.view(from, to);
+    if (!this.scratch || this.scratch.length < to - from) this.scratch = Buffer.allocUnsafe(Math.max(to - from, 64 * 1024));
+    return this.scratch.subarray(0, fs.readSync(this.fd, this.scratch, 0, to - from, from));
+  }
+
+  /**
    * If a message whose body ends at `end` would end exactly on a message boundary, the offset
    * where the next message starts (or the file's size); otherwise -1.
    */
@@ -294,30 +307,36 @@ export class MboxReader {
     const size = this.win.size;
     if (end > size) return -1;
     if (end === size) return size;
-    const probe = Buffer.alloc(Math.min(LINE_LIMIT * 2, size - end));
-    fs.readSync(this.fd, probe, 0, probe.length, end);
+    const probe = this.bytesAt(end, end + Math.min(LINE_LIMIT * 2, size - end));
     let lineStart = 0;
     if (probe[0] === NL) lineStart = 1;
     else if (probe[0] === CR && probe[1] === NL) lineStart = 2;
     if (lineStart > 0 && end + lineStart === size) return size;
     if (lineStart === 0 && this.byteAt(end - 1) !== NL) return -1;
-    if (probe.compare(FROM_, 0, FROM_.length, lineStart, lineStart + FROM_.length) !== 0) return -1;
+    if (probe.length < lineStart + FROM_.length || probe.compare(FROM_, 0, FROM_.length, lineStart, lineStart + FROM_.length) !== 0) return -1;
     const lineEnd = probe.indexOf(NL, lineStart);
     if (lineEnd < 0 || !parseFromLine(probe.subarray(lineStart, lineEnd).toString("latin1"))) return -1;
     return isHeaderLine(probe.subarray(lineEnd + 1, Math.min(lineEnd + 1000, probe.length))) ? end + lineStart : -1;
   }
 
-  /** Does the body hold a line starting "From " (so its writer did not quote From_ lines)? */
+  /** Does the body [from, to) hold a line starting "From " (so its writer did not quote From_ lines)? */
   private hasBareFromLine(from: number, to: number): boolean {
-    // Start on the newline ending the header, so a body that opens with "From " is seen too.
-    const chunk = Buffer.allocUnsafe(1 << 20);
-    let pos = from - 1;
-    while (pos < to) {
-      const got = fs.readSync(this.fd, chunk, 0, Math.min(chunk.length, to - pos), pos);
-      if (got < NL_FROM.length) return false;
-      if (chunk.subarray(0, got).indexOf(NL_FROM) >= 0) return true;
-      if (pos + got >= to) return false;
-      pos += got - (NL_FROM.length - 1);
+    // A "From " at `from` counts too: the byte before it is the newline ending the header.
+    if (from - 1 >= this.win.start && to <= this.win.end) {
+      // The body is in the window already (it reads a megabyte at a time): searched there
+      // with the From_ search. A read into a fresh megabyte for every message made auto 70%
+      // slower on a Content-Length mbox (30,000 messages: 2.46 s against 1.43 s).
+      for (let hit = this.win.indexOfFrom(from, to); hit >= 0; hit = this.win.indexOfFrom(hit + FROM_.length, to)) {
+        if (this.win.byte(hit - 1) === NL) return true;
+      }
+      return false;
+    }
+    for (let pos = from - 1; pos < to; ) {
+      const chunk = this.bytesAt(pos, Math.min(pos + (1 << 20), to));
+      if (chunk.length < NL_FROM.length) return false;
+      if (chunk.indexOf(NL_FROM) >= 0) return true;
+      if (pos + chunk.length >= to) return false;
+      pos += chunk.length - (NL_FROM.length - 1);
     }
     return false;
   }

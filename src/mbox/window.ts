@@ -41,7 +41,10 @@ export class FileWindow {
     capacity = WINDOW_BYTES,
     private readonly buffers: WindowBuffers = FRESH,
   ) {
-    this.buf = buffers.take(capacity);
+    // No bigger than what is left of the file. A megabyte for each small mailbox is memory
+    // V8 counts towards its next full collection: 1,000 mailboxes of 100 KB took 7.6 s of
+    // CPU (4.5 s on 2 cores) that way, 5.6 s (3.5 s) with windows their size.
+    this.buf = buffers.take(Math.min(capacity, Math.max(size - from, 4096)));
     this.start = from;
     this.end = from;
     this.crc = crcBefore;
@@ -103,11 +106,11 @@ export class FileWindow {
     return hit < 0 ? -1 : hit + this.start;
   }
 
-  /** indexOf("From ", from), by the native search where the addon is built. */
-  indexOfFrom(from: number): number {
+  /** indexOf("From ", from, to), by the native search where the addon is built. */
+  indexOfFrom(from: number, to = this.end): number {
     const native = nativeAddon();
-    if (!native) return this.indexOf(FROM_, from);
-    const hit = native.findFrom(this.buf, from - this.start, this.end - this.start);
+    if (!native) return this.indexOf(FROM_, from, to);
+    const hit = native.findFrom(this.buf, from - this.start, to - this.start);
     return hit < 0 ? -1 : hit + this.start;
   }
 }

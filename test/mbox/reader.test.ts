@@ -206,3 +206,40 @@ test("quoted From_ lines anywhere around the reader's window end come out as the
     }
   }
 });
+
+test("auto: a Content-Length body holding a bare From_ line is left unquoted, wherever that line lies around the reader's window and reads", () => {
+  // auto looks for a bare From_ line in a Content-Length-framed body (its writer did not
+  // quote): in the window when the body lies there, else by reads a megabyte at a time,
+  // starting on the newline before the body. The line is put at the body's start and end,
+  // and across the first read's end one offset at a time; a ">From " elsewhere in the body
+  // must come through as it is. Without a bare line the body is unquoted (auto reads as mboxrd).
+  const dir = tempDir();
+  const fromLine = "From a@example.org Thu Sep 18 17:04:04 2008\n";
+  const next = `${fromLine}Content-Length: 2\n\nx\n`;
+  const MB = 1 << 20;
+  // [where, bytes of the body before the line, after it]; "end" puts "From " last, with no newline.
+  const cases: Array<[string, number, number | "end"]> = [
+    ["first line, body in the window", 0, 300],
+    ["first line, body read", 0, MB + 300],
+    ["last line", 300, 0],
+    ["last bytes, body in the window", 300, "end"],
+    ["last bytes, body read", MB + 300, "end"],
+  ];
+  // The first read starts a byte before the body: its last newline is at body offset MB - 2.
+  for (let d = -8; d <= 8; d++) cases.push(["across the first read's end", MB - 2 + d, 40]);
+  for (const [where, before, after] of cases) {
+    for (const bare of [true, false]) {
+      const quote = bare ? "" : ">";
+      const line = after === "end" ? `${quote}From ` : `${quote}From line\n`;
+      const head = before === 0 ? "" : `>From quoted\n${"y".repeat(before - ">From quoted\n".length - 1)}\n`;
+      const tail = after === "end" || after === 0 ? "" : `${"z".repeat(after)}\n${before === 0 ? ">From quoted\n" : ""}`;
+      const body = head + line + tail;
+      assert.equal(body.lastIndexOf(line), before, where);
+      const first = `Subject: cl\nContent-Length: ${body.length}\n\n${body}`;
+      const got = readAll(write(dir, "bare.mbox", `${fromLine}${first}\n${next}`), "auto");
+      assert.deepEqual(got.map((m) => m.framing), ["content-length", "content-length"], `${where} ${before}`);
+      const want = bare ? first : first.replace(/\n>From /g, "\nFrom ");
+      assert.ok(got[0].bytes.toString("latin1") === want, `${where}, ${before} bytes in: ${bare ? "unquoted wrongly" : "not unquoted"}`);
+    }
+  }
+});

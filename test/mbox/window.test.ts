@@ -29,10 +29,30 @@ test("the window's From search finds what Buffer.indexOf finds, from every start
     try {
       const window = new FileWindow(fd, text.length);
       window.load(0, text.length);
-      for (let from = 0; from <= text.length; from++) assert.equal(window.indexOfFrom(from), text.indexOf("From ", from), `round ${round}, from ${from}`);
+      for (let from = 0; from <= text.length; from++) {
+        assert.equal(window.indexOfFrom(from), text.indexOf("From ", from), `round ${round}, from ${from}`);
+        const to = from + random(text.length - from + 1);
+        assert.equal(window.indexOfFrom(from, to), text.subarray(0, to).indexOf("From ", from), `round ${round}, from ${from} to ${to}`);
+      }
     } finally {
       fs.closeSync(fd);
     }
+  }
+});
+
+test("a window takes no more memory than what is left of its file (down to 4 KB), and a megabyte at most to start with", () => {
+  const file = path.join(tempDir(), "small");
+  fs.writeFileSync(file, Buffer.alloc(10_000, "x"));
+  const fd = fs.openSync(file, "r");
+  try {
+    const whole = new FileWindow(fd, 10_000);
+    assert.equal(whole.buf.length, 10_000);
+    whole.load(0, 10_000);
+    assert.equal(whole.end, 10_000);
+    assert.equal(new FileWindow(fd, 10_000, 9_000).buf.length, 4096);
+    assert.equal(new FileWindow(fd, 50 << 20).buf.length, 1 << 20);
+  } finally {
+    fs.closeSync(fd);
   }
 });
 
