@@ -1,6 +1,8 @@
 // npm run bench: speed and memory of `mailstore migrate`, with the default (durable) settings,
 // on mboxes built from the real messages in fixtures/eml, and mb2md on the same files when
-// it is installed (Debian package mb2md). Prints messages/s, MB/s and peak RSS.
+// it is installed (Debian package mb2md). Prints messages/s, MB/s and peak RSS. Each place
+// also runs once on the same messages written as mboxcl2 (Content-Length headers), which auto
+// frames by Content-Length: a path of its own through the reader.
 //
 // Each configuration runs BENCH_REPEAT times, interleaved with mb2md, after a warm-up round
 // that is not counted, and the medians are compared: a VM's disk can swing 2x between two
@@ -47,6 +49,25 @@ function buildBig30k(file) {
     fs.writeSync(fd, fromLine(i));
     fs.writeSync(fd, msg);
     if (i % 5 === 0) fs.writeSync(fd, attachment(60_000, i));
+    fs.writeSync(fd, "\n");
+  }
+  fs.closeSync(fd);
+  fs.renameSync(`${file}.part`, file);
+}
+
+// The same messages as an mboxcl2 file (Content-Length headers, bodies not quoted), as
+// Dovecot, Solaris mail and others write mbox: auto frames it by Content-Length.
+function buildContentLength30k(file) {
+  if (fs.existsSync(file)) return;
+  const fd = fs.openSync(`${file}.part`, "w");
+  for (let i = 0; i < MESSAGES; i++) {
+    const msg = real[i % real.length];
+    const blank = msg.indexOf("\n\n") + 1;
+    const body = Buffer.concat([msg.subarray(blank + 1), i % 5 === 0 ? attachment(60_000, i) : Buffer.alloc(0)]);
+    fs.writeSync(fd, fromLine(i));
+    fs.writeSync(fd, msg.subarray(0, blank));
+    fs.writeSync(fd, `Content-Length: ${body.length}\n\n`);
+    fs.writeSync(fd, body);
     fs.writeSync(fd, "\n");
   }
   fs.closeSync(fd);
@@ -106,10 +127,12 @@ async function mb2mdRun(mbox, outDir = work) {
 }
 
 const big = path.join(work, `bench-${MESSAGES}.mbox`);
+const bigCl = path.join(work, `bench-${MESSAGES}-content-length.mbox`);
 const huge = path.join(work, `bench-${BIG_MB}mb-message.mbox`);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 console.log(`building inputs in ${work} from ${real.length} real messages ...`);
 buildBig30k(big);
+buildContentLength30k(bigCl);
 buildHuge(huge);
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores, ${REPEAT} rounds per place`);
 if (!haveMb2md) console.log("mb2md: not installed (apt-get install mb2md), no comparison");
@@ -129,7 +152,7 @@ for (const [place, outDir] of places) {
   kept = null;
   if (place === "disk") {
     // Every run's Maildirs (about the mbox's size each) plus the 300 MB message's, with room to spare.
-    const need = ((REPEAT + 1) * 3 + 1) * fs.statSync(big).size + 2 * fs.statSync(huge).size + (1 << 30);
+    const need = ((REPEAT + 1) * 3 + 2) * fs.statSync(big).size + 2 * fs.statSync(huge).size + (1 << 30);
     const { bavail, bsize } = fs.statfsSync(outDir);
     if (bavail * bsize >= need) kept = [];
     else console.log(`(${fmt(need / 2 ** 30)} GB not free: each run is deleted before the next, whose disk figures then include ext4's slower inode allocation after a mass deletion)`);
@@ -150,6 +173,7 @@ for (const [place, outDir] of places) {
     if (haveMb2md) times.mb2md.push(await mb2mdRun(big, outDir));
   }
   await migrateRun("--sync none --no-index", big, ["--sync", "none", "--no-index"], outDir);
+  await migrateRun("Content-Length mbox", bigCl, [], outDir);
   if (place === "disk") await migrateRun(`${BIG_MB} MB message`, huge);
   else fs.rmSync(outDir, { recursive: true, force: true });
   for (const dir of kept ?? []) fs.rmSync(dir, { recursive: true, force: true });
