@@ -63,7 +63,7 @@ static size_t header_end(const unsigned char *p, size_t n, size_t from) {
 
 /* One file's block appended to b; 0 or an errno (the file's), -1 when memory ran out. */
 static int read_head(int dirfd, const char *name, size_t limit, Blocks *b, double *m) {
-  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return errno;
   struct stat st;
   if (fstat(fd, &st) != 0) {

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { nativeAddon } from "../util/native.js";
+import { openForReading } from "../util/read-file.js";
 
 /**
  * A message file's header block (up to the first blank line, at most 64 KB) with the file's
@@ -88,7 +89,7 @@ export function readHeadsByFs(dir: string, names: string[]): MessageHead[] {
 function readHeadByFs(file: string): MessageHead {
   const head: MessageHead = { block: Buffer.alloc(0), size: 0, received: 0, failed: false };
   try {
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const fd = openForReading(file);
     try {
       const st = fs.fstatSync(fd);
       head.size = st.size;

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { openForReading } from "../util/read-file.js";
 import { replaceFile } from "../util/replace-file.js";
 import { INDEX_FILE } from "./files.js";
 import { listFolders } from "./folders.js";
@@ -65,7 +66,7 @@ export class StampStore {
   private static read(file: string): Map<string, Stamp> {
     let text: string;
     try {
-      const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      const fd = openForReading(file);
       try {
         if (!fs.fstatSync(fd).isFile()) throw new Error(`${file}: not a regular file`);
         text = fs.readFileSync(fd, "utf8");

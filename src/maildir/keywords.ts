@@ -1,5 +1,5 @@
-import fs from "node:fs";
 import path from "node:path";
+import { readTextFile } from "../util/read-file.js";
 import { replaceFile } from "../util/replace-file.js";
 
 /**
@@ -18,12 +18,7 @@ export class KeywordTable {
   constructor(private readonly folderDir: string) {
     let text = "";
     try {
-      const fd = fs.openSync(path.join(folderDir, KEYWORDS_FILE), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-      try {
-        text = fs.readFileSync(fd, "utf8");
-      } finally {
-        fs.closeSync(fd);
-      }
+      text = readTextFile(path.join(folderDir, KEYWORDS_FILE), "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }

@@ -10,6 +10,7 @@ import { messageFiles } from "../maildir/scan.js";
 import { lockSource } from "../mbox/lock.js";
 import { MboxReader } from "../mbox/reader.js";
 import { crc32 } from "../util/crc32.js";
+import { openForReading } from "../util/read-file.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
 import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
@@ -56,7 +57,7 @@ export async function migrateMailbox(task: MailboxTask, opts: MigrateOptions, pr
 export function openSource(source: string, follow: boolean): number {
   const st = fs.lstatSync(source);
   if (st.isSymbolicLink() && !follow) throw new Error("is a symlink; refusing to follow it (use --follow-symlinks)");
-  const fd = fs.openSync(source, fs.constants.O_RDONLY | (follow ? 0 : fs.constants.O_NOFOLLOW));
+  const fd = openForReading(source, { follow });
   if (!fs.fstatSync(fd).isFile()) {
     fs.closeSync(fd);
     throw new Error("is not a regular file");

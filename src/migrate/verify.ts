@@ -4,6 +4,7 @@ import path from "node:path";
 import { baseOf } from "../maildir/names.js";
 import { messageFiles } from "../maildir/scan.js";
 import { MboxReader } from "../mbox/reader.js";
+import { sha256OfFile } from "../util/read-file.js";
 import { JOURNAL_FILE, Journal } from "./journal.js";
 import { type MailboxTask, type MigrateOptions, openSource, type ProgressFn, reportFailure, resolveTarget, resultBase } from "./mailbox.js";
 
@@ -80,18 +81,6 @@ function readSource(task: MailboxTask, opts: MigrateOptions, progress: ProgressF
   return out;
 }
 
-function digestFile(file: string): string {
-  const hash = createHash("sha256");
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  try {
-    const chunk = Buffer.allocUnsafe(1 << 20);
-    for (let got = fs.readSync(fd, chunk); got > 0; got = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, got));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
 function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: VerifyResult, progress: ProgressFn): void {
   const messages = readSource(task, opts, progress);
   result.sourceMessages = messages.length;
@@ -103,7 +92,7 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
   const digestOf = (base: string) => {
     const file = files.get(base);
     if (!file) return undefined;
-    file.digest ??= digestFile(path.join(folderDir, file.rel));
+    file.digest ??= sha256OfFile(path.join(folderDir, file.rel));
     return file.digest;
   };
 

@@ -1,6 +1,6 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { sha256OfFile } from "../util/read-file.js";
 
 /**
  * Copies a Maildir to another filesystem as it is: modes, owners and mtimes kept, symlinks
@@ -46,18 +46,6 @@ export function copyTree(src: string, dst: string): void {
   copyDir(src, dst);
 }
 
-function digest(file: string): string {
-  const hash = crypto.createHash("sha256");
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  const buf = Buffer.allocUnsafe(1 << 20);
-  try {
-    for (let n = fs.readSync(fd, buf); n > 0; n = fs.readSync(fd, buf)) hash.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
 /** Every entry under a directory: relative path → "d", "l <target>" or "f <size>". */
 export function listTree(dir: string, ignore: Set<string> = new Set()): Map<string, string> {
   const out = new Map<string, string>();
@@ -92,7 +80,7 @@ export function compareTrees(a: string, b: string, opts: { ignoreInB?: Set<strin
     const other = right.get(rel);
     if (other === undefined) diffs.push(`${rel}: missing from the copy`);
     else if (other !== what) diffs.push(`${rel}: ${what} in the source, ${other} in the copy`);
-    else if (what.startsWith("f ") && digest(path.join(a, rel)) !== digest(path.join(b, rel))) diffs.push(`${rel}: content differs`);
+    else if (what.startsWith("f ") && sha256OfFile(path.join(a, rel)) !== sha256OfFile(path.join(b, rel))) diffs.push(`${rel}: content differs`);
   }
   for (const rel of right.keys()) {
     if (diffs.length >= limit) break;

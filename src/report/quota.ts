@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { readTextFile } from "../util/read-file.js";
 import type { MaildirSize } from "./records.js";
 
 /**
@@ -27,13 +28,8 @@ export function parseMaildirsize(text: string): MaildirSize {
 export function readMaildirsize(file: string): MaildirSize | undefined {
   let text: string;
   try {
-    // O_NOFOLLOW: a maildirsize planted as a symlink is not read through.
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    try {
-      text = fs.readFileSync(fd, "latin1");
-    } finally {
-      fs.closeSync(fd);
-    }
+    // A maildirsize planted as a symlink is not read through.
+    text = readTextFile(file, "latin1");
   } catch {
     return undefined;
   }

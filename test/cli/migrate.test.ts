@@ -72,6 +72,23 @@ test("a bad file beside good ones fails alone, loudly, untouched; exit 1", () =>
   assert.match(r.stdout, /from 3 of 4 mailboxes.*1 failed/);
 });
 
+test("a FIFO named as a source fails alone, at once, in migrate and verify; the others complete", () => {
+  const dir = tempDir();
+  const good = path.join(dir, "good");
+  fs.writeFileSync(good, buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+  const fifo = path.join(dir, "pipe");
+  execSync(`mkfifo '${fifo}'`);
+  const root = path.join(dir, "root");
+  // Opened as a plain file, a FIFO waits for a writer that never comes: the run would hang.
+  for (const command of ["migrate", "verify"]) {
+    const r = mailstore([command, "--root", root, good, fifo], { timeoutMs: 30_000 });
+    assert.equal(r.status, 1, `${command}: ${r.stderr}`);
+    assert.match(r.stderr, /FAILED pipe: .*pipe: is not a regular file/, command);
+  }
+  assert.equal(maildirMessages(md5path(root, "good")).length, 3);
+  assert.ok(!fs.existsSync(md5path(root, "pipe")));
+});
+
 test("symlinked source refused, usage errors exit 2, path prints the hashed home", () => {
   const dir = tempDir();
   const real = path.join(dir, "real");

@@ -1,0 +1,36 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+
+/**
+ * Opens a file for reading, never through a symlink unless `follow`, and without waiting: a
+ * FIFO where a file was expected (put there by mistake, or swapped in between a listing and
+ * the open) would block a plain open until some writer came along, and the whole run with
+ * it. With O_NONBLOCK the open returns, and a read of it fails (EAGAIN) or a type check
+ * refuses it. On regular files the flag changes nothing.
+ */
+export function openForReading(file: string, opts: { follow?: boolean } = {}): number {
+  return fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.follow ? 0 : fs.constants.O_NOFOLLOW));
+}
+
+/** A file's whole text, opened as openForReading does. */
+export function readTextFile(file: string, encoding: BufferEncoding): string {
+  const fd = openForReading(file);
+  try {
+    return fs.readFileSync(fd, encoding);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Hex SHA-256 of a file's bytes, read a megabyte at a time. */
+export function sha256OfFile(file: string): string {
+  const hash = createHash("sha256");
+  const fd = openForReading(file);
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (let got = fs.readSync(fd, chunk); got > 0; got = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, got));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest("hex");
+}
