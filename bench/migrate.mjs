@@ -62,11 +62,14 @@ function buildContentLength30k(file) {
   const fd = fs.openSync(`${file}.part`, "w");
   for (let i = 0; i < MESSAGES; i++) {
     const msg = real[i % real.length];
-    const blank = msg.indexOf("\n\n") + 1;
-    const body = Buffer.concat([msg.subarray(blank + 1), i % 5 === 0 ? attachment(60_000, i) : Buffer.alloc(0)]);
+    // The header ends at its first blank line, LF or CRLF (some of these messages are CRLF).
+    const [lf, crlf] = [msg.indexOf("\n\n"), msg.indexOf("\n\r\n")];
+    const blank = (crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf) + 1;
+    const eol = msg[blank] === 0x0d ? "\r\n" : "\n";
+    const body = Buffer.concat([msg.subarray(blank + eol.length), i % 5 === 0 ? attachment(60_000, i) : Buffer.alloc(0)]);
     fs.writeSync(fd, fromLine(i));
     fs.writeSync(fd, msg.subarray(0, blank));
-    fs.writeSync(fd, `Content-Length: ${body.length}\n\n`);
+    fs.writeSync(fd, `Content-Length: ${body.length}${eol}${eol}`);
     fs.writeSync(fd, body);
     fs.writeSync(fd, "\n");
   }

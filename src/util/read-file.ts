@@ -5,8 +5,8 @@ import fs from "node:fs";
  * Opens a file for reading, never through a symlink unless `follow`, and without waiting: a
  * FIFO where a file was expected (put there by mistake, or swapped in between a listing and
  * the open) would block a plain open until some writer came along, and the whole run with
- * it. With O_NONBLOCK the open returns, and a read of it fails (EAGAIN) or a type check
- * refuses it. On regular files the flag changes nothing.
+ * it. With O_NONBLOCK the open returns at once; then a type check refuses it, or a read of
+ * it finds nothing (no writer) or fails (EAGAIN). On regular files the flag changes nothing.
  */
 export function openForReading(file: string, opts: { follow?: boolean } = {}): number {
   return fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.follow ? 0 : fs.constants.O_NOFOLLOW));
