@@ -301,18 +301,23 @@ export class MboxReader {
 
   /**
    * If a message whose body ends at `end` would end exactly on a message boundary, the offset
-   * where the next message starts (or the file's size); otherwise -1.
+   * where the next message starts (or the file's size); otherwise -1. A boundary is a blank
+   * line and then a From_ line or the end of the file; or, right at `end`, a From_ line or
+   * the end of the file when the body's last line is not blank (a writer that leaves out the
+   * blank line between messages). A body whose last line is blank there has counted that
+   * blank line: the separator, counted by a stale Content-Length one byte too long (a
+   * one-line body counted with CRLF, kept with LF). It is no boundary, as for Dovecot.
    */
   private contentLengthBoundary(end: number): number {
     const size = this.win.size;
     if (end > size) return -1;
-    if (end === size) return size;
+    if (end === size) return this.trailingBlankLine(size) > 0 ? -1 : size;
     const probe = this.bytesAt(end, end + Math.min(LINE_LIMIT * 2, size - end));
     let lineStart = 0;
     if (probe[0] === NL) lineStart = 1;
     else if (probe[0] === CR && probe[1] === NL) lineStart = 2;
     if (lineStart > 0 && end + lineStart === size) return size;
-    if (lineStart === 0 && this.byteAt(end - 1) !== NL) return -1;
+    if (lineStart === 0 && (this.byteAt(end - 1) !== NL || this.blankLineBefore(end, this.contentStart) > 0)) return -1;
     if (probe.length < lineStart + FROM_.length || probe.compare(FROM_, 0, FROM_.length, lineStart, lineStart + FROM_.length) !== 0) return -1;
     const lineEnd = probe.indexOf(NL, lineStart);
     if (lineEnd < 0 || !parseFromLine(probe.subarray(lineStart, lineEnd).toString("latin1"))) return -1;

@@ -143,6 +143,29 @@ test("mboxcl2: a stale Content-Length above the writer's does not split the mess
   }
 });
 
+test("a Content-Length one byte too long (the blank line before the next From_ line counted) is no boundary; one with no blank line after it is", () => {
+  const from = (who: string) => `From ${who}@example.org Mon Jan  1 12:00:00 2001\n`;
+  // A one-line body counted with CRLF ("Hello\r\n", 7) and kept with LF ("Hello\n", 6).
+  const stale = `Content-Length: 7\nSubject: 1\n\nHello\n`;
+  const text = `${from("a")}${stale}\n${from("b")}Subject: 2\n\nx\n\n`;
+  const file = write(dir, "plus-one.mbox", text);
+  for (const format of ["auto", "mboxcl2"] as MboxFormat[]) {
+    const got = readAll(file, format);
+    assert.deepEqual(got.map((m) => m.bytes.toString()), [stale, "Subject: 2\n\nx\n"], format);
+    assert.deepEqual(got.map((m) => m.framing), ["from", "from"], format);
+  }
+  // The same at the end of the file: the last blank line is the separator, not the body's.
+  const last = readAll(write(dir, "plus-one-at-end.mbox", `${from("a")}${stale}\n`), "auto");
+  assert.deepEqual(last.map((m) => [m.framing, m.bytes.toString()]), [["from", stale]]);
+  // Above the writer's own Content-Length, the stale one is passed over for it.
+  const both = `Content-Length: 7\nSubject: 1\nContent-Length: 6\n\nHello\n`;
+  const got = readAll(write(dir, "plus-one-above.mbox", `${from("a")}${both}\n${from("b")}Content-Length: 2\n\nx\n\n`), "mboxcl2");
+  assert.deepEqual(got.map((m) => [m.framing, m.bytes.toString()]), [["content-length", both], ["content-length", "Content-Length: 2\n\nx\n"]]);
+  // A writer that leaves out the blank line between messages: its Content-Length still frames.
+  const tight = readAll(write(dir, "no-blank-line.mbox", `${from("a")}Content-Length: 6\n\nHello\n${from("b")}Content-Length: 2\n\nx\n`), "mboxcl2");
+  assert.deepEqual(tight.map((m) => [m.framing, m.bytes.toString()]), [["content-length", "Content-Length: 6\n\nHello\n"], ["content-length", "Content-Length: 2\n\nx\n"]]);
+});
+
 test("a 12 MB message streams in pieces with a window that stays small", () => {
   const big = Buffer.concat([Buffer.from("Subject: big\n\n"), Buffer.alloc(12 * 1024 * 1024, "x\n")]);
   const file = write(dir, "big.mbox", Buffer.concat([Buffer.from("From a@b Mon Jan  1 12:00:00 2001\n"), big, Buffer.from("\nFrom a@b Mon Jan  1 12:00:00 2001\nSubject: s\n\nsmall\n")]));
