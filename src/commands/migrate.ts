@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask } from "../migrate/task.js";
 import { runPool } from "../migrate/pool.js";
 import { inShard } from "../maildir/shard.js";
+import { removeHeldFilesOnSignals } from "../util/held-files.js";
 import { defaultJobs, EXIT, selectShard } from "./common.js";
 import { addSourceOptions, buildOptions, type SourceCliOptions, sourceBytes } from "./source-options.js";
 import { formatBytes, makeProgress } from "./output.js";
@@ -27,6 +28,11 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   // A source large enough to be indexed as it is delivered gets its feed thread started early.
   const prestartFeed = !options.dryRun && options.index !== false && sizes.some((size) => size >= feedMinBytes());
   const progress = makeProgress(sizes.reduce((a, b) => a + b, 0), cli.progress && !cli.json && process.stderr.isTTY === true);
+  // Interrupted, the run removes the dotlocks it holds (the journal makes the next run go on).
+  removeHeldFilesOnSignals((message) => {
+    progress.stop();
+    process.stderr.write(`mailstore: ${message}\n`);
+  });
   // Bytes read per mailbox: a failed (or unchanged) one is credited with the rest of its file,
   // so the bar ends at 100%.
   const consumed = new Map<number, number>();

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { unlock as fcntlUnlock } from "os-lock";
 import { fcntlLockBy } from "../util/fcntl-lock.js";
+import { noteHeld, noteReleased } from "../util/held-files.js";
 
 export class LockTimeoutError extends Error {}
 
@@ -57,6 +58,9 @@ async function takeDotlock(mboxPath: string, deadline: number): Promise<{ releas
     }
     throw err;
   }
+  // The dotlock, once linked, is this same file: one inode for both names.
+  const ino = fs.statSync(tmp).ino;
+  noteHeld({ path: tmp, ino });
   try {
     for (;;) {
       try {
@@ -74,7 +78,7 @@ async function takeDotlock(mboxPath: string, deadline: number): Promise<{ releas
         await sleep(200);
       }
     }
-    const ino = fs.statSync(tmp).ino;
+    noteHeld({ path: lockPath, ino });
     return {
       release: () => {
         try {
@@ -82,10 +86,12 @@ async function takeDotlock(mboxPath: string, deadline: number): Promise<{ releas
         } catch {
           // already gone
         }
+        noteReleased({ path: lockPath, ino });
       },
     };
   } finally {
     fs.rmSync(tmp, { force: true });
+    noteReleased({ path: tmp, ino });
   }
 }
 

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { type HeldFile, noteHeld, noteReleased } from "../util/held-files.js";
 
 export interface PoolEvents<R> {
   progress?: (index: number, bytes: number, messages: number) => void;
@@ -88,8 +89,10 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
       w.ref();
       w.postMessage({ type: "init", shared: opts.shared });
       const held: Held = { worker: w, tasks: new Map() };
-      w.on("message", (msg: { type: "progress" | "result"; index: number; bytes?: number; messages?: number; result?: R }) => {
-        if (msg.type === "progress") events.progress?.(msg.index, msg.bytes ?? 0, msg.messages ?? 0);
+      type Message = { type: "progress" | "result"; index: number; bytes?: number; messages?: number; result?: R } | { type: "held-file"; event: "held" | "released"; file: HeldFile };
+      w.on("message", (msg: Message) => {
+        if (msg.type === "held-file") (msg.event === "held" ? noteHeld : noteReleased)(msg.file);
+        else if (msg.type === "progress") events.progress?.(msg.index, msg.bytes ?? 0, msg.messages ?? 0);
         else {
           held.tasks.get(msg.index)?.({ ok: true, result: msg.result as R });
           held.tasks.delete(msg.index);

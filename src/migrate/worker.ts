@@ -1,4 +1,5 @@
 import { parentPort, workerData } from "node:worker_threads";
+import { forwardHeldFiles } from "../util/held-files.js";
 import type { MailboxTask, MigrateOptions } from "./mailbox.js";
 
 type Mode = "migrate" | "verify" | "index";
@@ -18,6 +19,8 @@ const code = {
  */
 const port = parentPort;
 if (!port) throw new Error("worker.ts runs only as a worker thread");
+// The source locks this thread takes, for the main thread to remove if the run is interrupted.
+forwardHeldFiles((event, file) => port.postMessage({ type: "held-file", event, file }));
 // Started ahead of its pool (prestartWorker), a worker knows its mode: it loads that code now.
 const hint = workerData as { mode?: Mode } | null;
 if (hint?.mode) void code[hint.mode]().catch(() => undefined);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execSync, spawnSync } from "node:child_process";
+import { execSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -87,6 +87,42 @@ test("a FIFO named as a source fails alone, at once, in migrate and verify; the 
   }
   assert.equal(maildirMessages(md5path(root, "good")).length, 3);
   assert.ok(!fs.existsSync(md5path(root, "pipe")));
+});
+
+test("interrupted by SIGINT or SIGTERM, a run removes the dotlock it holds, exits 130 or 143 and says so; the next run migrates all", async () => {
+  const dir = tempDir();
+  const src = path.join(dir, "ivan");
+  fs.writeFileSync(src, buildMbox(realMessages("lf", 5).map((m) => m.bytes), "mboxrd").mbox);
+  const before = fs.readFileSync(src);
+  const root = path.join(dir, "root");
+  // This process holds an fcntl lock on the source, as a delivery would: the run takes the
+  // dotlock, then waits for the fcntl lock, and is interrupted while it waits.
+  const { lock, unlock } = await import("os-lock");
+  const fd = fs.openSync(src, "r+");
+  await lock(fd, { exclusive: true });
+  try {
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+      const child = spawn(process.execPath, [CLI, "migrate", "--root", root, "--no-progress", src], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+      for (let waited = 0; !fs.existsSync(`${src}.lock`); waited += 20) {
+        assert.ok(waited < 20_000, "the run took the dotlock");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      child.kill(signal);
+      assert.equal(await exited, code, stderr);
+      assert.match(stderr, new RegExp(`interrupted by ${signal}; 1 source lock removed; run the same command again`));
+      assert.deepEqual(fs.readdirSync(dir).sort(), ["ivan", "root"], "no dotlock nor its temporary file is left");
+    }
+  } finally {
+    await unlock(fd);
+    fs.closeSync(fd);
+  }
+  assert.ok(fs.readFileSync(src).equals(before));
+  const r = mailstore(["migrate", "--root", root, "--no-progress", src]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(maildirMessages(md5path(root, "ivan")).length, 5);
 });
 
 test("symlinked source refused, usage errors exit 2, path prints the hashed home", () => {
