@@ -58,10 +58,11 @@ async function takeDotlock(mboxPath: string, deadline: number): Promise<{ releas
     }
     throw err;
   }
-  // The dotlock, once linked, is this same file: one inode for both names.
-  const ino = fs.statSync(tmp).ino;
-  noteHeld({ path: tmp, ino });
+  let ino = -1;
   try {
+    // The dotlock, once linked, is this same file: one inode for both names.
+    ino = fs.statSync(tmp).ino;
+    noteHeld({ path: tmp, ino });
     for (;;) {
       try {
         fs.linkSync(tmp, lockPath);
