@@ -32,10 +32,14 @@ export function forwardHeldFiles(to: Forward): void {
   forward = to;
 }
 
-/** Removes each held file that is still the one noted; returns how many were removed. */
-export function removeHeldFiles(): number {
+/**
+ * Removes each held file (or each of `files`, those a worker that died held) that is still
+ * the one noted; returns how many were removed.
+ */
+export function removeHeldFiles(files?: Iterable<HeldFile>): number {
   let removed = 0;
-  for (const [path, ino] of held) {
+  for (const { path, ino } of files ?? [...held].map(([path, ino]) => ({ path, ino }))) {
+    if (held.get(path) === ino) held.delete(path);
     try {
       if (fs.lstatSync(path).ino === ino) {
         fs.unlinkSync(path);
@@ -45,7 +49,6 @@ export function removeHeldFiles(): number {
       // already gone
     }
   }
-  held.clear();
   return removed;
 }
 

@@ -16,6 +16,13 @@ if (workerData === "throw") throw new Error("failed to load");
 let shared;
 parentPort.on("message", async ({ type, index, task, shared: init }) => {
   if (type === "init") return void (shared = init);
+  if (task.lockFile) {
+    // Takes a lock file as lock.ts does (and says so), then dies holding it.
+    const fs = await import("node:fs");
+    fs.writeFileSync(task.lockFile, "1:host");
+    parentPort.postMessage({ type: "held-file", event: "held", file: { path: task.lockFile, ino: fs.statSync(task.lockFile).ino } });
+    process.exit(3);
+  }
   if (task.crash) process.exit(3);
   if (task.throws) throw new Error("boom");
   const start = Date.now();
@@ -25,7 +32,7 @@ parentPort.on("message", async ({ type, index, task, shared: init }) => {
 });
 `;
 
-interface Task { name: string; user: string; ms: number; crash?: boolean; throws?: boolean }
+interface Task { name: string; user: string; ms: number; crash?: boolean; throws?: boolean; lockFile?: string }
 interface Result { name: string; start: number; end: number; crashed?: string; workerData?: unknown; shared?: unknown }
 
 const standIn = () => {
@@ -62,6 +69,14 @@ test("tasks of one user never overlap, others run in parallel, and a crash fails
   assert.match(results[3].crashed ?? "", /exited with code 3/);
   assert.ok(!results[4].crashed, "the task after a crash still ran");
   assert.equal(progressed, 40);
+});
+
+test("a lock file a worker held when it died is removed by the pool", async () => {
+  const dir = tempDir();
+  const lockFile = path.join(dir, "mbox.lock");
+  const [r] = await runTasks([{ name: "l", user: "lena", ms: 0, lockFile }], { jobs: 1 });
+  assert.match(r.crashed ?? "", /exited with code 3/);
+  assert.deepEqual(fs.readdirSync(dir), [], "the dead worker's lock file is gone");
 });
 
 test("with depth 2 a worker holds two tasks at once (never two of one user); a crash fails the tasks it held", async () => {
