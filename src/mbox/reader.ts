@@ -306,7 +306,8 @@ export class MboxReader {
    * the end of the file when the body's last line is not blank (a writer that leaves out the
    * blank line between messages). A body whose last line is blank there has counted that
    * blank line: the separator, counted by a stale Content-Length one byte too long (a
-   * one-line body counted with CRLF, kept with LF). It is no boundary, as for Dovecot.
+   * one-line body counted with CRLF, kept with LF). It is no boundary, as for Dovecot; nor
+   * is a count that ends between a CR and its LF.
    */
   private contentLengthBoundary(end: number): number {
     const size = this.win.size;
@@ -316,6 +317,9 @@ export class MboxReader {
     let lineStart = 0;
     if (probe[0] === NL) lineStart = 1;
     else if (probe[0] === CR && probe[1] === NL) lineStart = 2;
+    // A count that ends between a CR and its LF has split a CRLF line ending (the separator's,
+    // counted one byte too far in a CRLF file): no boundary.
+    if (lineStart === 1 && this.byteAt(end - 1) === CR) return -1;
     if (lineStart > 0 && end + lineStart === size) return size;
     if (lineStart === 0 && (this.byteAt(end - 1) !== NL || this.blankLineBefore(end, this.contentStart) > 0)) return -1;
     if (probe.length < lineStart + FROM_.length || probe.compare(FROM_, 0, FROM_.length, lineStart, lineStart + FROM_.length) !== 0) return -1;

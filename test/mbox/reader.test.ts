@@ -157,6 +157,14 @@ test("a Content-Length one byte too long (the blank line before the next From_ l
   // The same at the end of the file: the last blank line is the separator, not the body's.
   const last = readAll(write(dir, "plus-one-at-end.mbox", `${from("a")}${stale}\n`), "auto");
   assert.deepEqual(last.map((m) => [m.framing, m.bytes.toString()]), [["from", stale]]);
+  // In a CRLF file a count one byte too long ends between the separator's CR and LF.
+  const crlf = stale.replace(/\n/g, "\r\n").replace("Content-Length: 7", "Content-Length: 8");
+  const fromCrlf = (who: string) => from(who).replace("\n", "\r\n");
+  for (const text of [`${fromCrlf("a")}${crlf}\r\n${fromCrlf("b")}Subject: 2\r\n\r\nx\r\n\r\n`, `${fromCrlf("a")}${crlf}\r\n`]) {
+    const got = readAll(write(dir, "plus-one-crlf.mbox", text), "auto");
+    assert.deepEqual(got[0].bytes.toString(), crlf);
+    assert.equal(got[0].framing, "from");
+  }
   // Above the writer's own Content-Length, the stale one is passed over for it.
   const both = `Content-Length: 7\nSubject: 1\nContent-Length: 6\n\nHello\n`;
   const got = readAll(write(dir, "plus-one-above.mbox", `${from("a")}${both}\n${from("b")}Content-Length: 2\n\nx\n\n`), "mboxcl2");
