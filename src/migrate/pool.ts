@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { type HeldFile, noteHeld, noteReleased, removeHeldFiles } from "../util/held-files.js";
+import { type HeldFile, HeldFiles, noteHeld, noteReleased } from "../util/held-files.js";
 
 export interface PoolEvents<R> {
   progress?: (index: number, bytes: number, messages: number) => void;
@@ -82,26 +82,21 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
   type Outcome = { ok: true; result: R } | { ok: false; error: Error };
   /**
    * A worker thread, the tasks it holds (each settled once, by its result or its death), and
-   * the lock files it holds (path → inode), which its death must not leave behind.
+   * the lock files it holds, which its death must not leave behind.
    */
-  type Held = { worker: Worker; tasks: Map<number, (o: Outcome) => void>; files: Map<string, number> };
+  type Held = { worker: Worker; tasks: Map<number, (o: Outcome) => void>; files: HeldFiles };
   const lane = async () => {
     let current: Held | null = null;
     const start = (): Held => {
       const w = warm.get(workerFile.href)?.shift() ?? new Worker(workerFile);
       w.ref();
       w.postMessage({ type: "init", shared: opts.shared });
-      const held: Held = { worker: w, tasks: new Map(), files: new Map() };
+      const held: Held = { worker: w, tasks: new Map(), files: new HeldFiles() };
       type Message = { type: "progress" | "result"; index: number; bytes?: number; messages?: number; result?: R } | { type: "held-file"; event: "held" | "released"; file: HeldFile };
       w.on("message", (msg: Message) => {
         if (msg.type === "held-file") {
-          if (msg.event === "held") {
-            noteHeld(msg.file);
-            held.files.set(msg.file.path, msg.file.ino);
-          } else {
-            noteReleased(msg.file);
-            if (held.files.get(msg.file.path) === msg.file.ino) held.files.delete(msg.file.path);
-          }
+          held.files.note(msg.event, msg.file);
+          (msg.event === "held" ? noteHeld : noteReleased)(msg.file);
         } else if (msg.type === "progress") events.progress?.(msg.index, msg.bytes ?? 0, msg.messages ?? 0);
         else {
           held.tasks.get(msg.index)?.({ ok: true, result: msg.result as R });
@@ -114,8 +109,7 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
         if (current === held) current = null;
         // A dotlock the dead thread held would stop deliveries to that mailbox (and this run's
         // next task on it) until judged stale: the thread's source is no longer being read.
-        removeHeldFiles([...held.files].map(([path, ino]) => ({ path, ino })));
-        held.files.clear();
+        held.files.remove(noteReleased);
         for (const settle of held.tasks.values()) settle({ ok: false, error });
         held.tasks.clear();
         void w.terminate();

@@ -14,16 +14,48 @@ export interface HeldFile {
 
 type Forward = (event: "held" | "released", file: HeldFile) => void;
 
-const held = new Map<string, number>();
+/** Lock files noted as held and not yet released, by path. */
+export class HeldFiles {
+  private readonly files = new Map<string, number>();
+
+  note(event: "held" | "released", file: HeldFile): void {
+    if (event === "held") this.files.set(file.path, file.ino);
+    else if (this.files.get(file.path) === file.ino) this.files.delete(file.path);
+  }
+
+  /**
+   * Removes each file that is still the one noted (same inode) and forgets them all, telling
+   * `forgotten` of each; returns how many were removed.
+   */
+  remove(forgotten?: (file: HeldFile) => void): number {
+    let removed = 0;
+    for (const [path, ino] of this.files) {
+      forgotten?.({ path, ino });
+      try {
+        if (fs.lstatSync(path).ino === ino) {
+          fs.unlinkSync(path);
+          removed++;
+        }
+      } catch {
+        // already gone
+      }
+    }
+    this.files.clear();
+    return removed;
+  }
+}
+
+/** This thread's: its own lock files and, in the main thread, those its pool workers forward. */
+const held = new HeldFiles();
 let forward: Forward | null = null;
 
 export function noteHeld(file: HeldFile): void {
-  held.set(file.path, file.ino);
+  held.note("held", file);
   forward?.("held", file);
 }
 
 export function noteReleased(file: HeldFile): void {
-  if (held.get(file.path) === file.ino) held.delete(file.path);
+  held.note("released", file);
   forward?.("released", file);
 }
 
@@ -32,24 +64,9 @@ export function forwardHeldFiles(to: Forward): void {
   forward = to;
 }
 
-/**
- * Removes each held file (or each of `files`, those a worker that died held) that is still
- * the one noted; returns how many were removed.
- */
-export function removeHeldFiles(files?: Iterable<HeldFile>): number {
-  let removed = 0;
-  for (const { path, ino } of files ?? [...held].map(([path, ino]) => ({ path, ino }))) {
-    if (held.get(path) === ino) held.delete(path);
-    try {
-      if (fs.lstatSync(path).ino === ino) {
-        fs.unlinkSync(path);
-        removed++;
-      }
-    } catch {
-      // already gone
-    }
-  }
-  return removed;
+/** Removes this thread's held files that are still the ones noted; returns how many were removed. */
+export function removeHeldFiles(): number {
+  return held.remove();
 }
 
 const SIGNALS = [
