@@ -1,8 +1,9 @@
 import type Database from "better-sqlite3";
-import { fileState, messageFileOf } from "../maildir/scan.js";
+import { ListingDigest } from "../maildir/listing-digest.js";
+import { messageFileOf } from "../maildir/scan.js";
 import { listFolders } from "./folders.js";
 import { emptySummary } from "./indexer.js";
-import { createFolder, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, statsAdder, storedFiles, UID_NEXT } from "./rows.js";
+import { createFolder, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, statsAdder, storedFilePages, UID_NEXT } from "./rows.js";
 
 /** A message just delivered, as its writer knows it: no need to stat or read the file. */
 export interface FedMessage {
@@ -20,10 +21,10 @@ export interface MessageAppender {
   /** Adds a batch of delivered messages; returns how many rows were added. */
   append: (messages: FedMessage[]) => number;
   /**
-   * base → fileState of every row the index holds for the folder: what was there when the
-   * appender started, and each row it added since (syncIndex's `fed.holds`).
+   * The digest of every row the index holds for the folder: what was there when the appender
+   * started, and each row it added since (syncIndex's `fed.holds`).
    */
-  holds: Map<string, string>;
+  holds: ListingDigest;
   /** The rows added so far (`added`), and how many of them are of files without a readable header (`broken`). */
   counts: { added: number; broken: number };
 }
@@ -48,8 +49,8 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
   // readMessage counts into a summary; the appender counts only the rows it adds.
   const scratch = emptySummary(maildir);
   const counts = { added: 0, broken: 0 };
-  const holds = new Map<string, string>();
-  for (const row of storedFiles(db, id)) holds.set(row.base, fileState(row.subdir, row.info));
+  const holds = new ListingDigest();
+  for (const page of storedFilePages(db, id)) for (const row of page) holds.add(row.base, row.subdir, row.info);
   const append = (messages: FedMessage[]) => {
     let added = 0;
     db.transaction(() => {
@@ -60,7 +61,7 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
         const file = messageFileOf(m.name, m.subdir);
         const row = readMessage(file, scratch, { block, size: m.size, received: m.received, failed: false });
         if (insert.run(...rowValues(row, id, uid)).changes > 0) {
-          holds.set(file.base, fileState(file.subdir, file.info));
+          holds.add(file.base, file.subdir, file.info);
           uid++;
           added++;
           counts.broken += row.broken;

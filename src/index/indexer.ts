@@ -1,12 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
-import { listingMatches, type MessageFile, messageFiles } from "../maildir/scan.js";
+import { type ListingDigest, listingMatches } from "../maildir/listing-digest.js";
+import { type MessageFile, messageFiles } from "../maildir/scan.js";
 import { envNumber } from "../util/env.js";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders } from "./folders.js";
 import { readHeads } from "./heads.js";
-import { createFolder, flagLetters, type FolderRow, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFiles, UID_NEXT, updateStats } from "./rows.js";
+import { createFolder, flagLetters, type FolderRow, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFilePages, UID_NEXT, updateStats } from "./rows.js";
 import { type Stamp, stampOf } from "./stamp.js";
 
 export { listFolders };
@@ -53,7 +54,7 @@ function sortByDelivery(entries: MessageFile[]): MessageFile[] {
  * In a changed folder, new names are parsed, renamed ones (flags) updated, vanished removed.
  * `full` re-reads every message, keeping UIDs.
  */
-export function indexMaildir(maildir: string, opts: { full?: boolean } = {}): IndexSummary {
+export function indexMaildir(maildir: string, opts: Pick<SyncOptions, "full" | "pageRows"> = {}): IndexSummary {
   const opened = openMailboxIndex(maildir, opts);
   return stamped(withIndex(opened, () => syncIndex(opened.db, maildir, { ...opts, setAside: opened.setAside })));
 }
@@ -134,11 +135,13 @@ export interface SyncOptions {
   /**
    * The folder a migration is delivering into while its index feed (appender.ts) adds the
    * rows. `leave`: files whose base name holds it are the feed's to add, so this sync leaves
-   * them (and stores no mtimes for the folder, so the next sync lists it). `holds`: what the
-   * feed knows the index holds for the folder; when a listing shows exactly that, the
-   * folder's rows (and the stat row the feed kept counting) are current: nothing is read back.
+   * them (and stores no mtimes for the folder, so the next sync lists it). `holds`: the digest
+   * of what the feed knows the index holds for the folder; when a listing shows exactly that,
+   * the folder's rows (and the stat row the feed kept counting) are current: nothing is read back.
    */
-  fed?: { dir: string; leave?: string; holds?: Map<string, string> };
+  fed?: { dir: string; leave?: string; holds?: ListingDigest };
+  /** Stored rows read at a time while a folder is compared with its files (default 50,000). */
+  pageRows?: number;
 }
 
 /** indexMaildir's work on an index already open; stamped() once it is closed. */
@@ -166,7 +169,7 @@ export function syncIndex(db: Database.Database, maildir: string, opts: SyncOpti
     }
     const fed = opts.fed?.dir === folder.dir ? opts.fed : undefined;
     // Rows and stat row are current when the folder holds just what the feed added.
-    if (!(fed?.holds && listingMatches(folder.dir, fed.holds))) syncFolder(db, row.id, folder.dir, opts.full === true, summary, fed?.leave);
+    if (!(fed?.holds && listingMatches(folder.dir, fed.holds))) syncFolder(db, row.id, folder.dir, { full: opts.full === true, leave: fed?.leave, pageRows: opts.pageRows }, summary);
     const settled = (t: bigint) => (!fed?.leave && t < scanStart - 1_000_000_000n ? String(t) : "");
     db.prepare("UPDATE folders SET cur_mtime_ns = ?, new_mtime_ns = ? WHERE id = ?").run(settled(cur), settled(nu), row.id);
     stored.push([folder.name, settled(cur), settled(nu)]);
@@ -185,9 +188,16 @@ export function emptySummary(maildir: string): IndexSummary {
   return { maildir, folders: 0, unchangedFolders: 0, added: 0, renamed: 0, removed: 0, broken: 0, uidValidityChanged: [], setAside: null, stamp: null };
 }
 
-function syncFolder(db: Database.Database, folderId: number, dir: string, full: boolean, summary: IndexSummary, leave?: string): void {
+/**
+ * Brings one folder's rows in line with its files. The listing is held (by base name, each
+ * entry crossed off as a stored row claims it); the stored rows are walked a page at a time,
+ * each page's removals, renames and re-reads written before the next page is read, so what a
+ * sync holds beyond the listing does not grow with the folder. What is left of the listing
+ * is the new files, indexed in delivery order.
+ */
+function syncFolder(db: Database.Database, folderId: number, dir: string, opts: { full: boolean; leave?: string; pageRows?: number }, summary: IndexSummary): void {
+  const { full, leave } = opts;
   const disk = messageFiles(dir);
-  const rows = storedFiles(db, folderId);
   // Prepared when first needed: a statement costs a schema lookup, and a first index of a
   // small mailbox (or a night with one new message) needs few of them.
   const statement = (sql: string) => {
@@ -199,28 +209,36 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, full: 
   const refresh = statement(`UPDATE messages SET subdir = @subdir, info = @info, flags = @flags, size = @size, received = @received, date = @date, from_addr = @from, to_addr = @to, cc_addr = @cc,
     subject = @subject, message_id = @messageId, in_reply_to = @inReplyTo, refs = @references, has_attachments = @hasAttachments, broken = @broken WHERE folder_id = @folder AND uid = @uid`);
 
-  const work: Array<() => void> = [];
-  for (const row of rows) {
-    const entry = disk.get(row.base);
-    if (!entry) {
-      work.push(() => remove().run(folderId, row.uid));
-      summary.removed++;
-    } else {
-      disk.delete(row.base);
-      if (full) {
-        work.push(() => refresh().run({ ...readMessage(entry, summary, readHeads(dir, [fileOf(entry)])[0]), folder: folderId, uid: row.uid }));
-      } else if (entry.subdir !== row.subdir || entry.info !== row.info) {
-        work.push(() => rename().run(entry.subdir, entry.info, flagLetters(entry.info), folderId, row.uid));
-        summary.renamed++;
+  for (const page of storedFilePages(db, folderId, opts.pageRows)) {
+    const gone: number[] = [];
+    const changed: Array<{ entry: MessageFile; uid: number }> = [];
+    for (const row of page) {
+      const entry = disk.get(row.base);
+      if (!entry) gone.push(row.uid);
+      else {
+        disk.delete(row.base);
+        if (full || entry.subdir !== row.subdir || entry.info !== row.info) changed.push({ entry, uid: row.uid });
       }
+    }
+    summary.removed += gone.length;
+    if (!full) summary.renamed += changed.length;
+    // Batched transactions: a kill -9 leaves a consistent index that the next run completes.
+    for (let i = 0; i < gone.length; i += BATCH) db.transaction(() => gone.slice(i, i + BATCH).forEach((uid) => remove().run(folderId, uid)))();
+    for (let i = 0; i < changed.length; i += BATCH) {
+      const batch = changed.slice(i, i + BATCH);
+      const heads = full ? readHeads(dir, batch.map(({ entry }) => fileOf(entry))) : [];
+      db.transaction(() => {
+        batch.forEach(({ entry, uid }, j) => {
+          if (full) refresh().run({ ...readMessage(entry, summary, heads[j]), folder: folderId, uid });
+          else rename().run(entry.subdir, entry.info, flagLetters(entry.info), folderId, uid);
+        });
+      })();
     }
   }
   const fresh = sortByDelivery([...disk.values()].filter((entry) => !leave || !entry.base.includes(leave)));
   const uidStart = (db.prepare(UID_NEXT).pluck().get(folderId) as number) ?? 1;
   summary.added += fresh.length;
-  // Batched transactions: a kill -9 leaves a consistent index that the next run completes.
   // uid_next moves with each batch of inserts, in the same transaction.
-  for (let i = 0; i < work.length; i += BATCH) db.transaction(() => work.slice(i, i + BATCH).forEach((w) => w()))();
   const insert = statement(INSERT_MESSAGE);
   const advance = statement(SET_UID_NEXT);
   for (let i = 0; i < fresh.length; i += BATCH) {

@@ -37,20 +37,20 @@ export interface StoredFile {
 const PAGE = 50_000;
 
 /**
- * A folder's stored file names. Read as one "/"-joined string a page of rows (no file name
- * holds a "/"): better-sqlite3 makes an object per row otherwise, which costs more than twice
- * as much (30,000 rows: ~60 ms against ~140 ms), and the final settle of a migration reads
- * them all. A page that does not split into whole rows (a name with "/" written by something
- * else) is read again as objects.
+ * A folder's stored file names, a page of rows at a time (so a caller that needs only a
+ * digest of them holds one page). Read as one "/"-joined string a page (no file name holds a
+ * "/"): better-sqlite3 makes an object per row otherwise, which costs more than twice as much
+ * (30,000 rows: ~60 ms against ~140 ms), and the final settle of a migration reads them all. A
+ * page that does not split into whole rows (a name with "/" written by something else) is
+ * read again as objects.
  */
-export function storedFiles(db: Database.Database, folderId: number, pageRows = PAGE): StoredFile[] {
+export function* storedFilePages(db: Database.Database, folderId: number, pageRows = PAGE): Generator<StoredFile[]> {
   const page = db
     .prepare(`SELECT group_concat(uid || '/' || base || '/' || subdir || '/' || info, '/') FROM (SELECT uid, base, subdir, info FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid LIMIT ${pageRows})`)
     .pluck();
-  const files: StoredFile[] = [];
   for (let after = 0; ; ) {
     const joined = page.get(folderId, after) as string | null;
-    if (joined === null) return files;
+    if (joined === null) return;
     const fields = joined.split("/");
     let rows: StoredFile[] = [];
     if (fields.length % 4 === 0) {
@@ -60,11 +60,9 @@ export function storedFiles(db: Database.Database, folderId: number, pageRows = 
       // Prepared only here: nearly every page splits, and a prepare costs a schema lookup.
       rows = db.prepare(`SELECT uid, base, subdir, info FROM messages WHERE folder_id = ? AND uid > ? ORDER BY uid LIMIT ${pageRows}`).all(folderId, after) as StoredFile[];
     }
-    for (const row of rows) {
-      files.push(row);
-      if (row.uid > after) after = row.uid;
-    }
-    if (rows.length < pageRows) return files;
+    for (const row of rows) if (row.uid > after) after = row.uid;
+    yield rows;
+    if (rows.length < pageRows) return;
   }
 }
 

@@ -148,10 +148,27 @@ export class Journal {
   }
 
   delivered(id: number): MessageRow[] {
+    return [...this.deliveredRows(id)];
+  }
+
+  /** The delivered messages in order, read a page at a time: verify keeps none of them for long. */
+  *deliveredRows(id: number): Generator<MessageRow> {
     if (this.perMessage) {
-      return this.db.prepare(`SELECT seq, offset, "end", crc, name, subdir, size FROM messages WHERE source_id = ? AND state = 'done' ORDER BY seq`).all(id) as MessageRow[];
+      const page = this.db.prepare(`SELECT seq, offset, "end", crc, name, subdir, size FROM messages WHERE source_id = ? AND state = 'done' AND seq > ? ORDER BY seq LIMIT 10000`);
+      for (let after = -1; ; ) {
+        const rows = page.all(id, after) as MessageRow[];
+        if (rows.length === 0) return;
+        yield* rows;
+        after = rows[rows.length - 1].seq;
+      }
     }
-    return this.messages("SELECT first_seq, messages FROM batches WHERE source_id = ? AND state = 'done' ORDER BY first_seq", id);
+    const page = this.db.prepare("SELECT first_seq, messages FROM batches WHERE source_id = ? AND state = 'done' AND first_seq > ? ORDER BY first_seq LIMIT 10");
+    for (let after = -1; ; ) {
+      const batches = page.all(id, after) as Batch[];
+      if (batches.length === 0) return;
+      for (const batch of batches) yield* rowsOf(batch);
+      after = batches[batches.length - 1].first_seq;
+    }
   }
 
   /**
@@ -183,13 +200,7 @@ export class Journal {
 
   /** The messages of the batches a query returns (first_seq, messages), in order. */
   private messages(sql: string, id: number): MessageRow[] {
-    const out: MessageRow[] = [];
-    for (const batch of this.db.prepare(sql).all(id) as Array<{ first_seq: number; messages: string }>) {
-      (JSON.parse(batch.messages) as Array<[number, number, number, string, "new" | "cur", number]>).forEach(([offset, end, crc, name, subdir, size], i) => {
-        out.push({ seq: batch.first_seq + i, offset, end, crc, name, subdir, size });
-      });
-    }
-    return out;
+    return (this.db.prepare(sql).all(id) as Batch[]).flatMap(rowsOf);
   }
 
   /**
@@ -222,4 +233,18 @@ export class Journal {
     this.db.exec("DROP TABLE messages");
     this.db.prepare("UPDATE meta SET value = ? WHERE key = 'schema'").run(SCHEMA_VERSION);
   }
+}
+
+type Batch = { first_seq: number; messages: string };
+
+function rowsOf(batch: Batch): MessageRow[] {
+  return (JSON.parse(batch.messages) as Array<[number, number, number, string, "new" | "cur", number]>).map(([offset, end, crc, name, subdir, size], i) => ({
+    seq: batch.first_seq + i,
+    offset,
+    end,
+    crc,
+    name,
+    subdir,
+    size,
+  }));
 }

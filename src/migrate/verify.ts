@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { baseOf } from "../maildir/names.js";
-import { messageFiles } from "../maildir/scan.js";
+import { forEachMessageFile } from "../maildir/scan.js";
 import { MboxReader } from "../mbox/reader.js";
-import { sha256OfFile } from "../util/read-file.js";
-import { JOURNAL_FILE, Journal } from "./journal.js";
+import { openForReading, sha256OfFile } from "../util/read-file.js";
+import { JOURNAL_FILE, Journal, type MessageRow } from "./journal.js";
 import { type MailboxTask, type MigrateOptions, openSource, type ProgressFn, reportFailure, resolveTarget, resultBase } from "./mailbox.js";
 
 export interface VerifyResult {
@@ -26,18 +26,14 @@ export interface VerifyResult {
   error?: string;
 }
 
-interface SourceMessage {
+/** A source message the journal pairs with no file: matched by content afterwards. */
+interface Leftover {
   seq: number;
   offset: number;
+  /** SHA-256 of its bytes, base64. */
   digest: string;
 }
 
-/**
- * Re-reads the source and the Maildir folder and compares them message by message, by
- * content. The journal pairs a source message with its file, so a file whose bytes changed
- * shows as "different"; without a journal, copies are matched by content alone.
- * Files the journal gives to another source sharing the folder are not counted as extra.
- */
 export function emptyVerifyResult(task: MailboxTask): VerifyResult {
   return {
     ...resultBase(task),
@@ -50,6 +46,12 @@ export function emptyVerifyResult(task: MailboxTask): VerifyResult {
   };
 }
 
+/**
+ * Re-reads the source and the Maildir folder and compares them message by message, by
+ * content. The journal pairs a source message with its file, so a file whose bytes changed
+ * shows as "different"; without a journal, copies are matched by content alone.
+ * Files the journal gives to another source sharing the folder are not counted as extra.
+ */
 export async function verifyMailbox(task: MailboxTask, opts: MigrateOptions, progress: ProgressFn = () => undefined): Promise<VerifyResult> {
   const result = emptyVerifyResult(task);
   return reportFailure(task.source, result, () => {
@@ -60,95 +62,125 @@ export async function verifyMailbox(task: MailboxTask, opts: MigrateOptions, pro
   });
 }
 
-function readSource(task: MailboxTask, opts: MigrateOptions, progress: ProgressFn): SourceMessage[] {
-  const fd = openSource(task.source, opts.followSymlinks);
-  const out: SourceMessage[] = [];
+/**
+ * Compares the source with the folder in one pass over the source: a message the journal
+ * pairs with a file present is compared with it byte for byte as it is read (no digests kept),
+ * and that file is crossed off. What is held for the whole mailbox is the folder's listing
+ * (base name → file), which shrinks as files are matched, and the messages the journal does
+ * not pair (none after a complete migration; all of them without a journal), which are
+ * matched by content at the end. A mailbox of 300,000 messages took 476 MB when every
+ * message's and every file's digest was kept.
+ */
+function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: VerifyResult, progress: ProgressFn): void {
+  // Files in the folder, by base name (flags in the name may have changed since delivery).
+  const files = new Map<string, string>();
+  forEachMessageFile(folderDir, (name, subdir) => files.set(baseOf(name), `${subdir}/${name}`));
+  result.maildirMessages = files.size;
+
+  const journal = fs.existsSync(path.join(maildir, JOURNAL_FILE)) ? new Journal(maildir, { durable: false, readonly: true }) : null;
   try {
-    const reader = new MboxReader(fd, opts.format);
-    let position = 0;
-    for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
-      const hash = createHash("sha256");
-      const content = next.content();
-      let step = content.next();
-      for (; !step.done; step = content.next()) hash.update(step.value);
-      progress(step.value.end - position, 1);
-      position = step.value.end;
-      if (!next.message.pseudo) out.push({ seq: out.length, offset: next.message.offset, digest: hash.digest("hex") });
+    // Files the journal gives to another source sharing the folder are not this source's extras.
+    const otherSources = new Set<string>();
+    let ours: Generator<MessageRow> | undefined;
+    for (const src of journal?.sources() ?? []) {
+      if (src.folder !== result.folder) continue;
+      const rows = (journal as Journal).deliveredRows(src.id);
+      if (src.path === path.resolve(task.source)) ours = rows;
+      else for (const row of rows) otherSources.add(baseOf(row.name));
     }
+    let row = ours?.next();
+    const journaledBase = (seq: number) => {
+      while (ours && row && !row.done && row.value.seq < seq) row = ours.next();
+      return row && !row.done && row.value.seq === seq ? baseOf(row.value.name) : undefined;
+    };
+
+    const leftovers: Leftover[] = [];
+    const fd = openSource(task.source, opts.followSymlinks);
+    try {
+      const reader = new MboxReader(fd, opts.format);
+      let position = 0;
+      let seq = 0;
+      for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
+        const content = next.content();
+        let end: ContentEnd;
+        if (next.message.pseudo) end = drain(content);
+        else {
+          const base = journaledBase(seq);
+          const rel = base === undefined || otherSources.has(base) ? undefined : files.get(base);
+          if (rel !== undefined) {
+            const compared = compareWithFile(path.join(folderDir, rel), content);
+            end = compared.end;
+            files.delete(base as string);
+            if (!compared.same) result.different.push({ message: seq + 1, offset: next.message.offset, file: rel });
+          } else {
+            const hash = createHash("sha256");
+            end = drain(content, (piece) => hash.update(piece));
+            leftovers.push({ seq, offset: next.message.offset, digest: hash.digest("base64") });
+          }
+          seq++;
+        }
+        progress(end.end - position, 1);
+        position = end.end;
+      }
+      result.sourceMessages = seq;
+    } finally {
+      fs.closeSync(fd);
+    }
+    matchByContent(folderDir, leftovers, files, otherSources, result);
+    result.extra = [...files].filter(([base]) => !otherSources.has(base)).map(([, rel]) => rel).sort();
+  } finally {
+    journal?.close();
+  }
+}
+
+type Content = ReturnType<NonNullable<ReturnType<MboxReader["nextMessage"]>>["content"]>;
+type ContentEnd = Extract<ReturnType<Content["next"]>, { done: true }>["value"];
+
+function drain(content: Content, each?: (piece: Buffer) => void): ContentEnd {
+  let step = content.next();
+  for (; !step.done; step = content.next()) each?.(step.value);
+  return step.value;
+}
+
+/** Reused by every comparison: a file is read in pieces no larger than the message's own. */
+const scratch = Buffer.allocUnsafe(1 << 20);
+
+/** Reads a message to its end, comparing it with a file's bytes as it goes. */
+function compareWithFile(file: string, content: Content): { same: boolean; end: ContentEnd } {
+  const fd = openForReading(file);
+  try {
+    let at = 0;
+    let same = true;
+    const end = drain(content, (piece) => {
+      for (let done = 0; same && done < piece.length; ) {
+        const got = fs.readSync(fd, scratch, 0, Math.min(scratch.length, piece.length - done), at + done);
+        same = got > 0 && scratch.subarray(0, got).equals(piece.subarray(done, done + got));
+        done += got;
+      }
+      at += piece.length;
+    });
+    // The file must end where the message does.
+    return { same: same && fs.readSync(fd, scratch, 0, 1, at) === 0, end };
   } finally {
     fs.closeSync(fd);
   }
-  return out;
 }
 
-function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: VerifyResult, progress: ProgressFn): void {
-  const messages = readSource(task, opts, progress);
-  result.sourceMessages = messages.length;
-
-  // Files in the folder, by base name (flags in the name may have changed since delivery).
-  const files = new Map<string, { rel: string; digest?: string }>();
-  for (const [base, f] of messageFiles(folderDir)) files.set(base, { rel: `${f.subdir}/${f.name}` });
-  result.maildirMessages = files.size;
-  const digestOf = (base: string) => {
-    const file = files.get(base);
-    if (!file) return undefined;
-    file.digest ??= sha256OfFile(path.join(folderDir, file.rel));
-    return file.digest;
-  };
-
-  const journaled = new Map<number, string>();
-  const otherSources = new Set<string>();
-  if (fs.existsSync(path.join(maildir, JOURNAL_FILE))) {
-    const journal = new Journal(maildir, { durable: false, readonly: true });
-    try {
-      const sourceKey = path.resolve(task.source);
-      for (const src of journal.sources()) {
-        if (src.folder !== result.folder) continue;
-        for (const row of journal.delivered(src.id)) {
-          if (src.path === sourceKey) journaled.set(row.seq, baseOf(row.name));
-          else otherSources.add(baseOf(row.name));
-        }
-      }
-    } finally {
-      journal.close();
-    }
-  }
-
-  const unmatched = new Set([...files.keys()].filter((base) => !otherSources.has(base)));
+/**
+ * Pairs the messages the journal did not with the files left, by content; what finds no file
+ * is missing. The files left are read only if some message is still unpaired.
+ */
+function matchByContent(folderDir: string, leftovers: Leftover[], files: Map<string, string>, otherSources: Set<string>, result: VerifyResult): void {
+  if (leftovers.length === 0) return;
   const byDigest = new Map<string, string[]>();
-  const pool = () => {
-    if (byDigest.size === 0) {
-      for (const base of unmatched) {
-        const d = digestOf(base) as string;
-        byDigest.set(d, [...(byDigest.get(d) ?? []), base]);
-      }
-    }
-    return byDigest;
-  };
-  const take = (base: string) => {
-    unmatched.delete(base);
-    const list = byDigest.get(files.get(base)?.digest ?? "");
-    if (list) list.splice(list.indexOf(base), 1);
-  };
-
-  const leftovers: SourceMessage[] = [];
-  for (const msg of messages) {
-    const base = journaled.get(msg.seq);
-    if (base && unmatched.has(base)) {
-      if (digestOf(base) === msg.digest) take(base);
-      else {
-        result.different.push({ message: msg.seq + 1, offset: msg.offset, file: files.get(base)?.rel ?? base });
-        take(base);
-      }
-    } else {
-      leftovers.push(msg);
-    }
+  for (const [base, rel] of files) {
+    if (otherSources.has(base)) continue;
+    const digest = sha256OfFile(path.join(folderDir, rel), "base64");
+    byDigest.set(digest, [...(byDigest.get(digest) ?? []), base]);
   }
   for (const msg of leftovers) {
-    const candidates = pool().get(msg.digest);
-    const base = candidates?.find((b) => unmatched.has(b));
-    if (base) take(base);
+    const base = byDigest.get(msg.digest)?.pop();
+    if (base !== undefined) files.delete(base);
     else result.missing.push({ message: msg.seq + 1, offset: msg.offset });
   }
-  result.extra = [...unmatched].map((base) => files.get(base)?.rel ?? base).sort();
 }

@@ -22,8 +22,8 @@ export function readTextFile(file: string, encoding: BufferEncoding): string {
   }
 }
 
-/** Hex SHA-256 of a file's bytes, read a megabyte at a time. */
-export function sha256OfFile(file: string): string {
+/** SHA-256 of a file's bytes (hex unless asked), read a megabyte at a time. */
+export function sha256OfFile(file: string, encoding: "hex" | "base64" = "hex"): string {
   const hash = createHash("sha256");
   const fd = openForReading(file);
   try {
@@ -32,5 +32,5 @@ export function sha256OfFile(file: string): string {
   } finally {
     fs.closeSync(fd);
   }
-  return hash.digest("hex");
+  return hash.digest(encoding);
 }

@@ -121,3 +121,36 @@ test("broken files are indexed with what can be read and counted; a damaged inde
   assert.equal(mailboxStat("nina", maildir).messages, 4);
   assert.ok(fs.readdirSync(maildir).some((n) => n.startsWith(`${INDEX_FILE}.damaged-`)));
 });
+
+test("removals, renames and re-reads spread over many pages of stored rows give the index one page would", async () => {
+  const maildir = await mailbox(14, Array.from({ length: 14 }, (_, i) => (i % 4 ? "" : "Status: RO\n")));
+  indexMaildir(maildir);
+  const copy = `${maildir}-one-page`;
+  fs.cpSync(maildir, copy, { recursive: true, preserveTimestamps: true });
+  const byDelivery = [...files(maildir, "new").map((n) => ["new", n]), ...files(maildir, "cur").map((n) => ["cur", n])].sort((a, b) => (a[1] < b[1] ? -1 : 1));
+  for (const home of [maildir, copy]) {
+    // Expunged: the first, one in the middle, the last.
+    for (const at of [0, 6, 13]) fs.unlinkSync(path.join(home, ...byDelivery[at]));
+    // Flags changed on three, one of them rewritten behind the index's back (seen only by a full pass).
+    for (const at of [2, 7, 11]) {
+      const [sub, name] = byDelivery[at];
+      const moved = path.join(home, "cur", `${name.split(":")[0]}:2,${sub === "cur" ? "FS" : "S"}`);
+      fs.renameSync(path.join(home, sub, name), moved);
+      if (at === 7) fs.writeFileSync(moved, "Subject: rewritten\nFrom: a@b.example\n\nx\n");
+    }
+    fs.writeFileSync(path.join(home, "new", "2000000000.M1P1.host"), "Subject: delivered later\nFrom: c@d.example\n\nhi\n");
+  }
+  const paged = indexMaildir(maildir, { pageRows: 2 });
+  const whole = indexMaildir(copy);
+  assert.deepEqual([paged.added, paged.renamed, paged.removed], [1, 3, 3]);
+  assert.deepEqual([whole.added, whole.renamed, whole.removed], [1, 3, 3]);
+  assert.deepEqual(dumpIndex(maildir), dumpIndex(copy));
+  assert.equal(listMessages(maildir).filter((m) => m.subject === "rewritten").length, 0, "a rename alone is not reread");
+
+  const fullPaged = indexMaildir(maildir, { full: true, pageRows: 3 });
+  indexMaildir(copy, { full: true });
+  assert.equal(fullPaged.added + fullPaged.removed, 0);
+  assert.deepEqual(dumpIndex(maildir), dumpIndex(copy));
+  assert.equal(listMessages(maildir).filter((m) => m.subject === "rewritten").length, 1, "a full pass rereads every file");
+  assert.equal(listMessages(maildir).length, 12);
+});

@@ -4,8 +4,15 @@ import { test } from "node:test";
 import Database from "better-sqlite3";
 import { INDEX_FILE } from "../../src/index/db.js";
 import { indexMaildir } from "../../src/index/indexer.js";
-import { hasHeaderField, storedFiles } from "../../src/index/rows.js";
+import { hasHeaderField, type StoredFile, storedFilePages } from "../../src/index/rows.js";
 import { migratedMaildir } from "../helpers/maildir.js";
+
+/** The pages, checked to be no longer than asked, joined. */
+function storedFiles(db: Database.Database, folderId: number, pageRows?: number): StoredFile[] {
+  const pages = [...storedFilePages(db, folderId, pageRows)];
+  if (pageRows !== undefined) assert.ok(pages.every((page) => page.length <= pageRows));
+  return pages.flat();
+}
 
 const mailbox = async (n: number, extraHeaders?: string[]) => (await migratedMaildir(n, extraHeaders)).maildir;
 

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { userMaildir } from "../../src/maildir/layout.js";
+import { JOURNAL_FILE } from "../../src/migrate/journal.js";
+import { migrateMailbox } from "../../src/migrate/mailbox.js";
+import { verifyMailbox } from "../../src/migrate/verify.js";
+import { testOptions } from "../helpers/maildir.js";
+import { buildMbox, maildirMessages, realMessages, tempDir } from "../helpers/mbox.js";
+
+/** A user's mailbox of `n` real messages, migrated: its source, root and Maildir. */
+async function migrated(user: string, n: number) {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const source = path.join(dir, user);
+  const built = buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd", { extraHeaders: Array.from({ length: n }, (_, i) => (i % 2 ? "Status: O\n" : "")) });
+  fs.writeFileSync(source, built.mbox);
+  const r = await migrateMailbox({ source, user }, testOptions(root));
+  assert.equal(r.status, "migrated", r.error);
+  return { dir, root, source, maildir: userMaildir(root, user), expected: built.expected };
+}
+
+const fileOf = (maildir: string, f: { sub: string; name: string }) => path.join(maildir, f.sub, f.name);
+
+test("verify names missing, extra and different messages", async () => {
+  const { root, source, maildir } = await migrated("erin", 6);
+  const files = maildirMessages(maildir);
+  fs.unlinkSync(fileOf(maildir, files[1]));
+  fs.appendFileSync(fileOf(maildir, files[2]), "tampered\n");
+  fs.copyFileSync(fileOf(maildir, files[3]), path.join(maildir, "new", "1.dup.host"));
+  const v = await verifyMailbox({ source, user: "erin" }, testOptions(root));
+  assert.equal(v.status, "differs");
+  assert.deepEqual(v.missing.map((m) => m.message), [2]);
+  assert.deepEqual(v.different.map((d) => d.message), [3]);
+  assert.deepEqual(v.extra, ["new/1.dup.host"]);
+});
+
+test("verify compares bytes: one byte changed in place, or one cut off, is a difference; flags changed since are not", async () => {
+  const { root, source, maildir } = await migrated("finn", 8);
+  const files = maildirMessages(maildir);
+  // Same size, one byte flipped deep in the body.
+  const flipped = fileOf(maildir, files[1]);
+  const bytes = fs.readFileSync(flipped);
+  bytes[bytes.length - 3] ^= 0x01;
+  fs.writeFileSync(flipped, bytes);
+  fs.truncateSync(fileOf(maildir, files[4]), files[4].bytes.length - 1);
+  // An IMAP client read one (new/ -> cur/, seen) and flagged another.
+  const unread = files.find((f, i) => i > 4 && f.sub === "new") as { sub: string; name: string };
+  fs.renameSync(fileOf(maildir, unread), path.join(maildir, "cur", `${unread.name}:2,S`));
+  const read = files.find((f, i) => i > 4 && f.sub === "cur") as { sub: string; name: string };
+  fs.renameSync(fileOf(maildir, read), path.join(maildir, "cur", `${read.name}F`));
+  const v = await verifyMailbox({ source, user: "finn" }, testOptions(root));
+  assert.deepEqual(v.different.map((d) => [d.message, d.file]), [
+    [2, `${files[1].sub}/${files[1].name}`],
+    [5, `${files[4].sub}/${files[4].name}`],
+  ]);
+  assert.deepEqual([v.missing, v.extra, v.sourceMessages, v.maildirMessages], [[], [], 8, 8]);
+});
+
+test("another source's files in the folder are neither extras nor stand-ins while the journal names them; without a journal, messages are matched by content", async () => {
+  const { root, source, maildir, dir, expected } = await migrated("gwen", 5);
+  // A second mbox of hers, delivered into the same INBOX: four messages and a copy of her fourth.
+  const second = path.join(dir, "gwen-old");
+  fs.writeFileSync(second, buildMbox([...realMessages("lf", 9).slice(5).map((m) => m.bytes), expected[3]], "mboxrd").mbox);
+  assert.equal((await migrateMailbox({ source: second, user: "gwen" }, testOptions(root))).status, "migrated");
+  assert.equal(maildirMessages(maildir).length, 10);
+  const ok = await verifyMailbox({ source, user: "gwen" }, testOptions(root));
+  assert.deepEqual([ok.status, ok.sourceMessages, ok.maildirMessages, ok.extra], ["ok", 5, 10, []]);
+
+  // Files found by content (the two runs' names interleave); her own copy of the fourth goes.
+  const files = maildirMessages(maildir);
+  const ownMark = /P\d+R[0-9a-f]{8}\./.exec(files.find((f) => f.bytes.equals(expected[0]))?.name ?? "")?.[0] as string;
+  const own = (i: number) => files.find((f) => f.bytes.equals(expected[i]) && f.name.includes(ownMark)) as { sub: string; name: string };
+  const [first, fourth] = [own(0), own(3)];
+  fs.unlinkSync(fileOf(maildir, fourth));
+  const lost = await verifyMailbox({ source, user: "gwen" }, testOptions(root));
+  assert.deepEqual([lost.missing.map((m) => m.message), lost.extra], [[4], []], "the other mbox's copy does not stand in for it");
+
+  fs.rmSync(path.join(maildir, JOURNAL_FILE));
+  fs.copyFileSync(fileOf(maildir, first), path.join(maildir, "cur", "1.copy.host:2,S"));
+  const v = await verifyMailbox({ source, user: "gwen" }, testOptions(root));
+  assert.equal(v.status, "differs");
+  assert.deepEqual([v.missing, v.different], [[], []], "without a journal, any file with its bytes will do");
+  // The other mbox's four other files, and one of the two copies of message 1.
+  assert.equal(v.extra.length, 5);
+  assert.equal(v.extra.filter((f) => f === `${first.sub}/${first.name}` || f === "cur/1.copy.host:2,S").length, 1);
+});
