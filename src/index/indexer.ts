@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { type ListingDigest, listingMatches } from "../maildir/listing-digest.js";
-import { type MessageFile, messageFiles } from "../maildir/scan.js";
+import { type MessageListing, messageFiles } from "../maildir/message-listing.js";
+import type { MessageFile } from "../maildir/scan.js";
 import { envNumber } from "../util/env.js";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders } from "./folders.js";
@@ -37,14 +38,27 @@ function mtimeNs(dir: string): bigint {
   return fs.statSync(dir, { bigint: true }).mtimeNs;
 }
 
-/** Maildir names sort by delivery time, then the M (microsecond or sequence) field. */
-function sortByDelivery(entries: MessageFile[]): MessageFile[] {
-  const keyed = entries.map((e) => {
-    const m = /^(\d+)\.M(\d+)/.exec(e.base);
-    return { e, secs: m ? Number(m[1]) : Number.parseInt(e.base, 10) || 0, micro: m ? Number(m[2]) : 0 };
+/**
+ * The listing's files at `positions`, by delivery: Maildir names sort by delivery time, then
+ * the M (microsecond or sequence) field. Sorted as numbers with their keys in typed arrays, so
+ * a first index of a million files holds no object per file.
+ */
+function inDeliveryOrder(listing: MessageListing, positions: number[]): number[] {
+  const secs = new Float64Array(positions.length);
+  const micro = new Float64Array(positions.length);
+  positions.forEach((at, i) => {
+    const base = listing.baseAt(at);
+    const m = /^(\d+)\.M(\d+)/.exec(base);
+    secs[i] = m ? Number(m[1]) : Number.parseInt(base, 10) || 0;
+    micro[i] = m ? Number(m[2]) : 0;
   });
-  keyed.sort((a, b) => a.secs - b.secs || a.micro - b.micro || (a.e.base < b.e.base ? -1 : a.e.base > b.e.base ? 1 : 0));
-  return keyed.map((k) => k.e);
+  const byBase = (a: number, b: number) => {
+    const [x, y] = [listing.baseAt(positions[a]), listing.baseAt(positions[b])];
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  const order = positions.map((_, i) => i);
+  order.sort((a, b) => secs[a] - secs[b] || micro[a] - micro[b] || byBase(a, b));
+  return order.map((i) => positions[i]);
 }
 
 /**
@@ -235,14 +249,14 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, opts: 
       })();
     }
   }
-  const fresh = sortByDelivery([...disk.values()].filter((entry) => !leave || !entry.base.includes(leave)));
+  const fresh = inDeliveryOrder(disk, disk.remaining().filter((at) => !leave || !disk.baseAt(at).includes(leave)));
   const uidStart = (db.prepare(UID_NEXT).pluck().get(folderId) as number) ?? 1;
   summary.added += fresh.length;
   // uid_next moves with each batch of inserts, in the same transaction.
   const insert = statement(INSERT_MESSAGE);
   const advance = statement(SET_UID_NEXT);
   for (let i = 0; i < fresh.length; i += BATCH) {
-    const batch = fresh.slice(i, i + BATCH);
+    const batch = fresh.slice(i, i + BATCH).map((at) => disk.fileAt(at));
     const heads = readHeads(dir, batch.map(fileOf));
     db.transaction(() => {
       batch.forEach((entry, j) => {

@@ -37,19 +37,6 @@ export function forEachMessageFile(folderDir: string, each: (name: string, subdi
   }
 }
 
-/**
- * The message files of a Maildir folder (new/ and cur/), by base name: the part that stays
- * when a mail server renames a file to change its flags.
- */
-export function messageFiles(folderDir: string): Map<string, MessageFile> {
-  const files = new Map<string, MessageFile>();
-  forEachMessageFile(folderDir, (name, subdir) => {
-    const file = messageFileOf(name, subdir);
-    files.set(file.base, file);
-  });
-  return files;
-}
-
 export function messageFileOf(name: string, subdir: "new" | "cur"): MessageFile {
   return { base: baseOf(name), subdir, name, info: infoOf(name) };
 }

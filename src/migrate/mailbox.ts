@@ -6,7 +6,7 @@ import { FolderWriter } from "../maildir/delivery.js";
 import { KeywordTable } from "../maildir/keywords.js";
 import { folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
 import { baseOf, NameGenerator } from "../maildir/names.js";
-import { messageFiles } from "../maildir/scan.js";
+import { type MessageListing, messageFiles } from "../maildir/message-listing.js";
 import { lockSource } from "../mbox/lock.js";
 import { MboxReader } from "../mbox/reader.js";
 import { crc32 } from "../util/crc32.js";
@@ -155,7 +155,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     let crcBefore = 0;
     let seq = 0;
     if (known) {
-      let inPlace: Map<string, unknown> | undefined;
+      let inPlace: MessageListing | undefined;
       journal.settle(known.id, (row) => (inPlace ??= messageFiles(folderDir)).has(baseOf(row.name)));
       const last = journal.last(known.id);
       result.previous = last ? last.seq + 1 : 0;

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { baseOf } from "../maildir/names.js";
-import { forEachMessageFile } from "../maildir/scan.js";
+import { type MessageListing, messageFiles } from "../maildir/message-listing.js";
+import type { MessageFile } from "../maildir/scan.js";
 import { MboxReader } from "../mbox/reader.js";
 import { openForReading, sha256OfFile } from "../util/read-file.js";
 import { JOURNAL_FILE, Journal, type MessageRow } from "./journal.js";
@@ -66,15 +67,14 @@ export async function verifyMailbox(task: MailboxTask, opts: MigrateOptions, pro
  * Compares the source with the folder in one pass over the source: a message the journal
  * pairs with a file present is compared with it byte for byte as it is read (no digests kept),
  * and that file is crossed off. What is held for the whole mailbox is the folder's listing
- * (base name → file), which shrinks as files are matched, and the messages the journal does
+ * (a MessageListing: ~80 bytes a file), and the messages the journal does
  * not pair (none after a complete migration; all of them without a journal), which are
  * matched by content at the end. A mailbox of 300,000 messages took 476 MB when every
  * message's and every file's digest was kept.
  */
 function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: VerifyResult, progress: ProgressFn): void {
   // Files in the folder, by base name (flags in the name may have changed since delivery).
-  const files = new Map<string, string>();
-  forEachMessageFile(folderDir, (name, subdir) => files.set(baseOf(name), `${subdir}/${name}`));
+  const files = messageFiles(folderDir);
   result.maildirMessages = files.size;
 
   const journal = fs.existsSync(path.join(maildir, JOURNAL_FILE)) ? new Journal(maildir, { durable: false, readonly: true }) : null;
@@ -106,12 +106,12 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
         if (next.message.pseudo) end = drain(content);
         else {
           const base = journaledBase(seq);
-          const rel = base === undefined || otherSources.has(base) ? undefined : files.get(base);
-          if (rel !== undefined) {
-            const compared = compareWithFile(path.join(folderDir, rel), content);
+          const file = base === undefined || otherSources.has(base) ? undefined : files.get(base);
+          if (file) {
+            const compared = compareWithFile(path.join(folderDir, relOf(file)), content);
             end = compared.end;
-            files.delete(base as string);
-            if (!compared.same) result.different.push({ message: seq + 1, offset: next.message.offset, file: rel });
+            files.delete(file.base);
+            if (!compared.same) result.different.push({ message: seq + 1, offset: next.message.offset, file: relOf(file) });
           } else {
             const hash = createHash("sha256");
             end = drain(content, (piece) => hash.update(piece));
@@ -127,11 +127,14 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
       fs.closeSync(fd);
     }
     matchByContent(folderDir, leftovers, files, otherSources, result);
-    result.extra = [...files].filter(([base]) => !otherSources.has(base)).map(([, rel]) => rel).sort();
+    result.extra = [...files.values()].filter((f) => !otherSources.has(f.base)).map(relOf).sort();
   } finally {
     journal?.close();
   }
 }
+
+/** A file's name relative to its folder, as verify reports it. */
+const relOf = (file: MessageFile) => `${file.subdir}/${file.name}`;
 
 type Content = ReturnType<NonNullable<ReturnType<MboxReader["nextMessage"]>>["content"]>;
 type ContentEnd = Extract<ReturnType<Content["next"]>, { done: true }>["value"];
@@ -170,13 +173,13 @@ function compareWithFile(file: string, content: Content): { same: boolean; end: 
  * Pairs the messages the journal did not with the files left, by content; what finds no file
  * is missing. The files left are read only if some message is still unpaired.
  */
-function matchByContent(folderDir: string, leftovers: Leftover[], files: Map<string, string>, otherSources: Set<string>, result: VerifyResult): void {
+function matchByContent(folderDir: string, leftovers: Leftover[], files: MessageListing, otherSources: Set<string>, result: VerifyResult): void {
   if (leftovers.length === 0) return;
   const byDigest = new Map<string, string[]>();
-  for (const [base, rel] of files) {
-    if (otherSources.has(base)) continue;
-    const digest = sha256OfFile(path.join(folderDir, rel), "base64");
-    byDigest.set(digest, [...(byDigest.get(digest) ?? []), base]);
+  for (const file of files.values()) {
+    if (otherSources.has(file.base)) continue;
+    const digest = sha256OfFile(path.join(folderDir, relOf(file)), "base64");
+    byDigest.set(digest, [...(byDigest.get(digest) ?? []), file.base]);
   }
   for (const msg of leftovers) {
     const base = byDigest.get(msg.digest)?.pop();

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { ListingDigest, listingDigest, listingMatches } from "../../src/maildir/listing-digest.js";
-import { messageFileOf, messageFiles } from "../../src/maildir/scan.js";
+import { messageFiles } from "../../src/maildir/message-listing.js";
+import { messageFileOf } from "../../src/maildir/scan.js";
 import { tempDir } from "../helpers/mbox.js";
 
 /** The digest of what messageFiles makes of a folder, built from its parts as the index feed builds it. */
