@@ -18,3 +18,11 @@ function isDir(p: string): boolean {
   return st?.isDirectory() === true;
 }
 
+
+/**
+ * A folder's cur/ or new/ mtime; 0 for one that is missing (a Maildir made by another tool,
+ * or damaged, may lack new/): nothing there, until it appears with a real mtime.
+ */
+export function subdirMtimeNs(dir: string): bigint {
+  return fs.statSync(dir, { bigint: true, throwIfNoEntry: false })?.mtimeNs ?? 0n;
+}

@@ -6,7 +6,7 @@ import { type MessageListing, messageFiles } from "../maildir/message-listing.js
 import type { MessageFile } from "../maildir/scan.js";
 import { envNumber } from "../util/env.js";
 import { type OpenedIndex, openIndex } from "./db.js";
-import { listFolders } from "./folders.js";
+import { listFolders, subdirMtimeNs } from "./folders.js";
 import { readHeads } from "./heads.js";
 import { createFolder, flagLetters, type FolderRow, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFilePages, UID_NEXT, updateStats } from "./rows.js";
 import { type Stamp, stampOf } from "./stamp.js";
@@ -33,10 +33,6 @@ export interface IndexSummary {
 }
 
 const BATCH = 1000;
-
-function mtimeNs(dir: string): bigint {
-  return fs.statSync(dir, { bigint: true }).mtimeNs;
-}
 
 /**
  * The listing's files at `positions`, by delivery: Maildir names sort by delivery time, then
@@ -83,7 +79,7 @@ export async function indexMaildirFlushedLater(maildir: string, opts: { full?: b
 }
 
 function openMailboxIndex(maildir: string, opts: { full?: boolean }) {
-  return openIndex(maildir, { deepCheck: opts.full === true, buildInMemory: () => countMessages(maildir) <= memoryBuildLimit() });
+  return openIndex(maildir, { deepCheck: opts.full === true, buildInMemory: () => holdsAtMost(maildir, memoryBuildLimit()) });
 }
 
 /**
@@ -95,11 +91,26 @@ function memoryBuildLimit(): number {
   return envNumber("MAILSTORE_INDEX_MEMORY_MAX_MESSAGES", 50_000);
 }
 
-/** Entries in the cur/ and new/ of every folder: a listing, no stat. */
-function countMessages(maildir: string): number {
+/** Whether the folders' cur/ and new/ hold at most `limit` entries: read only until that is known. */
+function holdsAtMost(maildir: string, limit: number): boolean {
   let total = 0;
-  for (const folder of listFolders(maildir)) for (const sub of ["cur", "new"]) total += fs.readdirSync(path.join(folder.dir, sub)).length;
-  return total;
+  for (const folder of listFolders(maildir)) {
+    for (const sub of ["cur", "new"]) {
+      let dir: fs.Dir;
+      try {
+        dir = fs.opendirSync(path.join(folder.dir, sub), { bufferSize: 256 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw err;
+      }
+      try {
+        while (dir.readSync()) if (++total > limit) return false;
+      } finally {
+        dir.closeSync();
+      }
+    }
+  }
+  return true;
 }
 
 /** The summary with its stamp, taken once the index is closed (the stamp holds the file's stat). */
@@ -174,8 +185,8 @@ export function syncIndex(db: Database.Database, maildir: string, opts: SyncOpti
       row = createFolder(db, folder.name);
       if (setAside) summary.uidValidityChanged.push(folder.name);
     }
-    const cur = mtimeNs(path.join(folder.dir, "cur"));
-    const nu = mtimeNs(path.join(folder.dir, "new"));
+    const cur = subdirMtimeNs(path.join(folder.dir, "cur"));
+    const nu = subdirMtimeNs(path.join(folder.dir, "new"));
     if (!opts.full && row.cur_mtime_ns === String(cur) && row.new_mtime_ns === String(nu)) {
       summary.unchangedFolders++;
       stored.push([folder.name, row.cur_mtime_ns, row.new_mtime_ns]);

@@ -3,7 +3,7 @@ import path from "node:path";
 import { openForReading } from "../util/read-file.js";
 import { replaceFile } from "../util/replace-file.js";
 import { INDEX_FILE } from "./files.js";
-import { listFolders } from "./folders.js";
+import { listFolders, subdirMtimeNs } from "./folders.js";
 
 /**
  * What a mailbox looked like when its index was last brought up to date: each folder's cur/
@@ -17,7 +17,7 @@ export interface Stamp {
   db: [number, number, string];
 }
 
-const mtimeNs = (dir: string) => String(fs.statSync(dir, { bigint: true }).mtimeNs);
+const mtimeNs = (dir: string) => String(subdirMtimeNs(dir));
 
 /** The stamp of an index just closed, or null when a folder's mtime was too recent to trust. */
 export function stampOf(maildir: string, folders: [string, string, string][]): Stamp | null {

@@ -154,3 +154,19 @@ test("removals, renames and re-reads spread over many pages of stored rows give 
   assert.equal(listMessages(maildir).filter((m) => m.subject === "rewritten").length, 1, "a full pass rereads every file");
   assert.equal(listMessages(maildir).length, 12);
 });
+
+test("a folder without new/ (made by another tool) is indexed; a new/ made later is seen", async () => {
+  const maildir = await mailbox(3);
+  for (const name of files(maildir, "new")) fs.renameSync(path.join(maildir, "new", name), path.join(maildir, "cur", `${name}:2,S`));
+  fs.rmdirSync(path.join(maildir, "new"));
+  const old = new Date(Date.now() - 10_000);
+  fs.utimesSync(path.join(maildir, "cur"), old, old);
+  // The first index is built in memory when the folder holds few enough files: counted first.
+  assert.equal(indexMaildir(maildir).added, 3);
+  assert.equal(indexMaildir(maildir).unchangedFolders, 1, "nothing changed: not listed again");
+  fs.mkdirSync(path.join(maildir, "new"));
+  fs.writeFileSync(path.join(maildir, "new", "2000000000.M1P1.host"), "Subject: after new/ came back\n\nx\n");
+  fs.utimesSync(path.join(maildir, "new"), old, old);
+  assert.equal(indexMaildir(maildir).added, 1);
+  assert.equal(mailboxStat("nina", maildir).folders[0].recent, 1);
+});
