@@ -4,7 +4,7 @@ import path from "node:path";
 import { INDEX_LOCK, withIndexLock } from "../index/run.js";
 import { ensureDirUnder } from "../maildir/dirs.js";
 import { type Fanout, userMaildir, userNameProblem } from "../maildir/layout.js";
-import { compareTrees, copyTree, listTree } from "./tree-copy.js";
+import { compareTrees, copyTree } from "./tree-copy.js";
 
 /**
  * Moving one Maildir to where the layout puts its user. On one filesystem that is a rename:
@@ -180,9 +180,7 @@ function copyAcross(source: string, target: string, opts: MoveOptions, result: M
     throw err;
   }
   // Deliveries to the old place since the comparison would be lost with the source: compare the listing once more.
-  const before = listTree(source);
-  const after = listTree(target, new Set([COPY_MARKER]));
-  if (before.size !== after.size || [...before].some(([k, v]) => after.get(k) !== v)) {
+  if (compareTrees(source, target, { ignoreInB: new Set([COPY_MARKER]), contents: false, limit: 1 }).length > 0) {
     return Object.assign(result, { status: "failed", method: "copy", error: `${source} changed while it was being copied; the copy at ${target} is marked with ${COPY_MARKER} and the source is kept: stop delivery to the old place and run again` });
   }
   return Object.assign(result, { status: "copied", method: "copy", linked: removeSource(source, target, opts.link) });

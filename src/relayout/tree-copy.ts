@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { sha256OfFile } from "../util/read-file.js";
+import { openForReading } from "../util/read-file.js";
 
 /**
  * Copies a Maildir to another filesystem as it is: modes, owners and mtimes kept, symlinks
@@ -46,45 +46,69 @@ export function copyTree(src: string, dst: string): void {
   copyDir(src, dst);
 }
 
-/** Every entry under a directory: relative path → "d", "l <target>" or "f <size>". */
-export function listTree(dir: string, ignore: Set<string> = new Set()): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (at: string, rel: string) => {
-    for (const name of fs.readdirSync(at).sort()) {
-      const r = rel ? `${rel}/${name}` : name;
-      if (ignore.has(r)) continue;
-      const p = path.join(at, name);
-      const st = fs.lstatSync(p);
-      if (st.isDirectory()) {
-        out.set(r, "d");
-        walk(p, r);
-      } else if (st.isSymbolicLink()) out.set(r, `l ${fs.readlinkSync(p)}`);
-      else out.set(r, `f ${st.size}`);
+/** What compareTrees compares of an entry: "d", "l <target>" or "f <size>". */
+function describe(p: string): string {
+  const st = fs.lstatSync(p);
+  if (st.isDirectory()) return "d";
+  if (st.isSymbolicLink()) return `l ${fs.readlinkSync(p)}`;
+  return `f ${st.size}`;
+}
+
+/** Whether two files of the same size hold the same bytes, read side by side a megabyte at a time. */
+function sameBytes(p: string, q: string): boolean {
+  const [x, y] = [openForReading(p), openForReading(q)];
+  try {
+    const [bx, by] = [Buffer.allocUnsafe(1 << 20), Buffer.allocUnsafe(1 << 20)];
+    for (let at = 0; ; ) {
+      const got = fs.readSync(x, bx, 0, bx.length, at);
+      if (got === 0) return fs.readSync(y, by, 0, 1, at) === 0;
+      if (readFully(y, by, got, at) !== got || !bx.subarray(0, got).equals(by.subarray(0, got))) return false;
+      at += got;
     }
-  };
-  walk(dir, "");
-  return out;
+  } finally {
+    fs.closeSync(x);
+    fs.closeSync(y);
+  }
+}
+
+function readFully(fd: number, buf: Buffer, length: number, at: number): number {
+  let done = 0;
+  for (let got = -1; done < length && got !== 0; done += got) got = fs.readSync(fd, buf, done, length - done, at + done);
+  return done;
 }
 
 /**
- * Differences between two trees, by name, kind, size and SHA-256 of every file; at most
- * `limit` of them. Empty when the copy is exact.
+ * Differences between two trees, at most `limit` of them: names, kinds, sizes and symlink
+ * targets, and with `contents` (the default) every file's bytes. Empty when the copy is exact.
+ * The trees are walked side by side a directory at a time, in name order, and files compared
+ * byte for byte: nothing is held but the two listings of the directory being compared (a
+ * Map of every path of both trees, and two SHA-256 passes, before).
  */
-export function compareTrees(a: string, b: string, opts: { ignoreInB?: Set<string>; limit?: number } = {}): string[] {
+export function compareTrees(a: string, b: string, opts: { ignoreInB?: Set<string>; limit?: number; contents?: boolean } = {}): string[] {
   const limit = opts.limit ?? 10;
-  const left = listTree(a);
-  const right = listTree(b, opts.ignoreInB);
   const diffs: string[] = [];
-  for (const [rel, what] of left) {
-    if (diffs.length >= limit) return diffs;
-    const other = right.get(rel);
-    if (other === undefined) diffs.push(`${rel}: missing from the copy`);
-    else if (other !== what) diffs.push(`${rel}: ${what} in the source, ${other} in the copy`);
-    else if (what.startsWith("f ") && sha256OfFile(path.join(a, rel)) !== sha256OfFile(path.join(b, rel))) diffs.push(`${rel}: content differs`);
-  }
-  for (const rel of right.keys()) {
-    if (diffs.length >= limit) break;
-    if (!left.has(rel)) diffs.push(`${rel}: only in the copy`);
-  }
+  const join = (rel: string, name: string) => (rel ? `${rel}/${name}` : name);
+  const walk = (rel: string) => {
+    const left = fs.readdirSync(path.join(a, rel)).sort();
+    const right = fs.readdirSync(path.join(b, rel)).filter((n) => !opts.ignoreInB?.has(join(rel, n))).sort();
+    for (let i = 0, j = 0; (i < left.length || j < right.length) && diffs.length < limit; ) {
+      if (j >= right.length || (i < left.length && left[i] < right[j])) {
+        diffs.push(`${join(rel, left[i++])}: missing from the copy`);
+        continue;
+      }
+      if (i >= left.length || right[j] < left[i]) {
+        diffs.push(`${join(rel, right[j++])}: only in the copy`);
+        continue;
+      }
+      const name = join(rel, left[i]);
+      i++;
+      j++;
+      const [x, y] = [describe(path.join(a, name)), describe(path.join(b, name))];
+      if (x !== y) diffs.push(`${name}: ${x} in the source, ${y} in the copy`);
+      else if (x === "d") walk(name);
+      else if (opts.contents !== false && x.startsWith("f ") && !sameBytes(path.join(a, name), path.join(b, name))) diffs.push(`${name}: content differs`);
+    }
+  };
+  walk("");
   return diffs;
 }

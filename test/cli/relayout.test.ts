@@ -4,10 +4,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { userMaildir } from "../../src/maildir/layout.js";
-import { listTree } from "../../src/relayout/tree-copy.js";
 import { CLI, mailstore } from "../helpers/cli.js";
 import { realMessages, tempDir } from "../helpers/mbox.js";
-import { deliver, withTmpfs } from "../helpers/tree.js";
+import { deliver, listTree, withTmpfs } from "../helpers/tree.js";
 
 const msgs = realMessages("lf");
 

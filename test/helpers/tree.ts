@@ -144,3 +144,22 @@ export function withTmpfs(t: { skip: (why: string) => void }, dir: string, optio
     spawnSync("umount", [dir]);
   }
 }
+
+/** Every entry under a directory: relative path → "d", "l <target>" or "f <size>", in name order. */
+export function listTree(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (at: string, rel: string) => {
+    for (const name of fs.readdirSync(at).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const p = path.join(at, name);
+      const st = fs.lstatSync(p);
+      if (st.isDirectory()) {
+        out.set(r, "d");
+        walk(p, r);
+      } else if (st.isSymbolicLink()) out.set(r, `l ${fs.readlinkSync(p)}`);
+      else out.set(r, `f ${st.size}`);
+    }
+  };
+  walk(dir, "");
+  return out;
+}

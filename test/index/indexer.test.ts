@@ -139,6 +139,8 @@ test("removals, renames and re-reads spread over many pages of stored rows give 
       if (at === 7) fs.writeFileSync(moved, "Subject: rewritten\nFrom: a@b.example\n\nx\n");
     }
     fs.writeFileSync(path.join(home, "new", "2000000000.M1P1.host"), "Subject: delivered later\nFrom: c@d.example\n\nhi\n");
+    // Files written in both trees keep the same mtime (the index's received time).
+    for (const sub of ["new", "cur"]) for (const name of files(home, sub)) fs.utimesSync(path.join(home, sub, name), 1_700_000_000, 1_700_000_000);
   }
   const paged = indexMaildir(maildir, { pageRows: 2 });
   const whole = indexMaildir(copy);

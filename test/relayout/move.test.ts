@@ -35,6 +35,35 @@ test("copyTree keeps bytes, modes, mtimes, symlinks and inner hard links; compar
   assert.ok(diffs.some((d) => d === `cur/${path.basename(first)}: content differs`), diffs.join("; "));
 });
 
+test("compareTrees walks both trees side by side: one byte past the first megabyte, kinds, links, entries on either side", () => {
+  const dir = tempDir();
+  const src = path.join(dir, "src");
+  const [a, b] = realMessages("lf", 2).map((m) => m.bytes);
+  deliver(src, a);
+  const big = deliver(path.join(src, ".Archive"), Buffer.concat([b, Buffer.alloc(1_500_000, 0x61)]));
+  fs.symlinkSync("../elsewhere", path.join(src, "sieve-link"));
+  const dst = path.join(dir, "dst");
+  copyTree(src, dst);
+  fs.writeFileSync(path.join(dst, "marker"), "");
+  assert.deepEqual(compareTrees(src, dst, { ignoreInB: new Set(["marker"]) }), []);
+
+  const copiedBig = path.join(dst, path.relative(src, big));
+  const bytes = fs.readFileSync(copiedBig);
+  bytes[1_200_000] = 0x62;
+  fs.writeFileSync(copiedBig, bytes);
+  fs.rmSync(path.join(dst, "sieve-link"));
+  fs.symlinkSync("../other", path.join(dst, "sieve-link"));
+  fs.mkdirSync(path.join(dst, ".Extra"));
+  fs.rmSync(path.join(dst, "tmp"), { recursive: true });
+  const diffs = compareTrees(src, dst);
+  assert.deepEqual(
+    diffs.sort(),
+    [".Extra: only in the copy", `${path.relative(src, big)}: content differs`, "marker: only in the copy", "sieve-link: l ../elsewhere in the source, l ../other in the copy", "tmp: missing from the copy"].sort(),
+  );
+  assert.deepEqual(compareTrees(src, dst, { limit: 2 }).length, 2);
+  assert.equal(compareTrees(src, dst, { contents: false }).some((d) => d.endsWith("content differs")), false, "names, kinds and sizes only");
+});
+
 test("a Maildir whose index lock another process holds is skipped as busy, untouched", async () => {
   const dir = tempDir();
   const src = path.join(dir, "home", "zoe");
