@@ -95,6 +95,7 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
     };
 
     const leftovers: Leftover[] = [];
+    const renamed: Array<Leftover & { base: string }> = [];
     const fd = openSource(task.source, opts.followSymlinks);
     try {
       const reader = new MboxReader(fd, opts.format);
@@ -107,15 +108,21 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
         else {
           const base = journaledBase(seq);
           const file = base === undefined || otherSources.has(base) ? undefined : files.get(base);
-          if (file) {
-            const compared = compareWithFile(path.join(folderDir, relOf(file)), content);
+          const fileFd = file ? openIfPresent(path.join(folderDir, relOf(file))) : null;
+          if (file && fileFd !== null) {
+            const compared = compareWithFile(fileFd, content);
             end = compared.end;
             files.delete(file.base);
             if (!compared.same) result.different.push({ message: seq + 1, offset: next.message.offset, file: relOf(file) });
           } else {
             const hash = createHash("sha256");
             end = drain(content, (piece) => hash.update(piece));
-            leftovers.push({ seq, offset: next.message.offset, digest: hash.digest("base64") });
+            const leftover = { seq, offset: next.message.offset, digest: hash.digest("base64") };
+            // Renamed since the listing (a mail client read or flagged it): looked up again at the end.
+            if (file) {
+              files.delete(file.base);
+              renamed.push({ ...leftover, base: file.base });
+            } else leftovers.push(leftover);
           }
           seq++;
         }
@@ -126,7 +133,11 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
     } finally {
       fs.closeSync(fd);
     }
+    compareRenamed(folderDir, renamed, result);
     matchByContent(folderDir, leftovers, files, otherSources, result);
+    // In source order, whichever pass found them.
+    result.missing.sort((a, b) => a.message - b.message);
+    result.different.sort((a, b) => a.message - b.message);
     result.extra = [...files.values()].filter((f) => !otherSources.has(f.base)).map(relOf).sort();
   } finally {
     journal?.close();
@@ -148,9 +159,18 @@ function drain(content: Content, each?: (piece: Buffer) => void): ContentEnd {
 /** Reused by every comparison: a file is read in pieces no larger than the message's own. */
 const scratch = Buffer.allocUnsafe(1 << 20);
 
-/** Reads a message to its end, comparing it with a file's bytes as it goes. */
-function compareWithFile(file: string, content: Content): { same: boolean; end: ContentEnd } {
-  const fd = openForReading(file);
+/** A message file opened for reading; null if it is no longer there. */
+function openIfPresent(file: string): number | null {
+  try {
+    return openForReading(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+}
+
+/** Reads a message to its end, comparing it with the bytes of a file (open on `fd`, closed here) as it goes. */
+function compareWithFile(fd: number, content: Content): { same: boolean; end: ContentEnd } {
   try {
     let at = 0;
     let same = true;
@@ -166,6 +186,20 @@ function compareWithFile(file: string, content: Content): { same: boolean; end: 
     return { same: same && fs.readSync(fd, scratch, 0, 1, at) === 0, end };
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * Messages whose file was renamed (or removed) between the listing and their turn: found by
+ * base name in a listing taken now, and compared by digest; gone, they are missing.
+ */
+function compareRenamed(folderDir: string, renamed: Array<Leftover & { base: string }>, result: VerifyResult): void {
+  if (renamed.length === 0) return;
+  const now = messageFiles(folderDir);
+  for (const msg of renamed) {
+    const file = now.get(msg.base);
+    if (!file) result.missing.push({ message: msg.seq + 1, offset: msg.offset });
+    else if (sha256OfFile(path.join(folderDir, relOf(file)), "base64") !== msg.digest) result.different.push({ message: msg.seq + 1, offset: msg.offset, file: relOf(file) });
   }
 }
 

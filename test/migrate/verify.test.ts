@@ -86,3 +86,27 @@ test("another source's files in the folder are neither extras nor stand-ins whil
   assert.equal(v.extra.length, 5);
   assert.equal(v.extra.filter((f) => f === `${first.sub}/${first.name}` || f === "cur/1.copy.host:2,S").length, 1);
 });
+
+test("a file a mail client renames (or expunges) while verify runs is found again, or reported missing; verify does not fail", async () => {
+  const { root, source, maildir, expected } = await migrated("hugo", 8);
+  const files = maildirMessages(maildir);
+  const fileOfMessage = (i: number) => files.find((f) => f.bytes.equals(expected[i])) as { sub: string; name: string };
+  const [third, fifth, sixth] = [fileOfMessage(2), fileOfMessage(4), fileOfMessage(5)];
+  // Once message 2 is compared (after the listing was taken): the client reads 3, flags 5 and
+  // rewrites it, and expunges 6.
+  let messages = 0;
+  const progress = (_bytes: number, n: number) => {
+    messages += n;
+    if (messages !== 2 || n === 0) return;
+    fs.renameSync(fileOf(maildir, third), path.join(maildir, "cur", `${third.name.split(":")[0]}:2,S`));
+    const flagged = path.join(maildir, "cur", `${fifth.name.split(":")[0]}:2,F`);
+    fs.renameSync(fileOf(maildir, fifth), flagged);
+    fs.appendFileSync(flagged, "changed\n");
+    fs.unlinkSync(fileOf(maildir, sixth));
+  };
+  const v = await verifyMailbox({ source, user: "hugo" }, testOptions(root), progress);
+  assert.equal(v.error, undefined);
+  assert.deepEqual(v.missing.map((m) => m.message), [6]);
+  assert.deepEqual(v.different.map((d) => [d.message, d.file]), [[5, `cur/${fifth.name.split(":")[0]}:2,F`]]);
+  assert.deepEqual(v.extra, []);
+});
