@@ -1,9 +1,8 @@
-import fs from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { type ListingDigest, listingMatches } from "../maildir/listing-digest.js";
 import { type MessageListing, messageFiles } from "../maildir/message-listing.js";
-import type { MessageFile } from "../maildir/scan.js";
+import { forEachMessageFile, type MessageFile } from "../maildir/scan.js";
 import { envNumber } from "../util/env.js";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders, subdirMtimeNs } from "./folders.js";
@@ -91,26 +90,10 @@ function memoryBuildLimit(): number {
   return envNumber("MAILSTORE_INDEX_MEMORY_MAX_MESSAGES", 50_000);
 }
 
-/** Whether the folders' cur/ and new/ hold at most `limit` entries: read only until that is known. */
+/** Whether the folders hold at most `limit` message files: read only until that is known. */
 function holdsAtMost(maildir: string, limit: number): boolean {
   let total = 0;
-  for (const folder of listFolders(maildir)) {
-    for (const sub of ["cur", "new"]) {
-      let dir: fs.Dir;
-      try {
-        dir = fs.opendirSync(path.join(folder.dir, sub), { bufferSize: 256 });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-        throw err;
-      }
-      try {
-        while (dir.readSync()) if (++total > limit) return false;
-      } finally {
-        dir.closeSync();
-      }
-    }
-  }
-  return true;
+  return listFolders(maildir).every((folder) => forEachMessageFile(folder.dir, () => ++total <= limit));
 }
 
 /** The summary with its stamp, taken once the index is closed (the stamp holds the file's stat). */
@@ -165,7 +148,7 @@ export interface SyncOptions {
    * the folder's rows (and the stat row the feed kept counting) are current: nothing is read back.
    */
   fed?: { dir: string; leave?: string; holds?: ListingDigest };
-  /** Stored rows read at a time while a folder is compared with its files (default 50,000). */
+  /** Stored rows read at a time while a folder is compared with its files (default 10,000). */
   pageRows?: number;
 }
 

@@ -1,3 +1,4 @@
+import { baseEnd } from "./names.js";
 import { forEachMessageFile } from "./scan.js";
 
 /**
@@ -34,10 +35,8 @@ export class ListingDigest {
   /** Adds a file by its name in new/ or cur/, parsed as messageFileOf parses it, without slicing it. */
   addName(name: string, subdir: string): void {
     const colon = name.indexOf(":");
-    const head = colon >= 0 ? colon : name.length;
-    const comma = name.indexOf(",");
     this.begin(subdir);
-    this.feed(name, 0, comma >= 0 && comma < head ? comma : head);
+    this.feed(name, 0, baseEnd(name));
     this.feedSeparator();
     if (colon >= 0) this.feed(name, colon + 1, name.length);
     this.end();

@@ -1,3 +1,4 @@
+import { baseEnd, baseOf } from "./names.js";
 import { forEachMessageFile, type MessageFile, messageFileOf } from "./scan.js";
 
 /**
@@ -75,8 +76,7 @@ export class MessageListing {
   }
 
   baseAt(at: number): string {
-    const name = this.names[at];
-    return name.slice(0, baseEnd(name));
+    return baseOf(this.names[at]);
   }
 
   private place(at: number): void {
@@ -110,14 +110,6 @@ export class MessageListing {
       if (baseEnd(name) === base.length && name.startsWith(base)) return this.taken[held] ? -1 : held;
     }
   }
-}
-
-/** Where a file name's base ends: at the first "," or ":" (baseOf's rule), or the end. */
-function baseEnd(name: string): number {
-  const colon = name.indexOf(":");
-  const head = colon >= 0 ? colon : name.length;
-  const comma = name.indexOf(",");
-  return comma >= 0 && comma < head ? comma : head;
 }
 
 /** FNV-1a over the first `end` characters. */

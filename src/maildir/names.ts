@@ -42,8 +42,13 @@ export function finalName(base: string, size: number, info: string | null): stri
 
 /** Base part of a Maildir file name: everything before ",S=" / ":2,". */
 export function baseOf(name: string): string {
+  return name.slice(0, baseEnd(name));
+}
+
+/** Where baseOf(name) ends: at the first "," before any ":", else at the first ":", else the end. */
+export function baseEnd(name: string): number {
   const colon = name.indexOf(":");
-  const head = colon >= 0 ? name.slice(0, colon) : name;
-  const comma = head.indexOf(",");
-  return comma >= 0 ? head.slice(0, comma) : head;
+  const head = colon >= 0 ? colon : name.length;
+  const comma = name.indexOf(",");
+  return comma >= 0 && comma < head ? comma : head;
 }
