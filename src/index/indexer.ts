@@ -221,12 +221,9 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, opts: 
     const gone: number[] = [];
     const changed: Array<{ entry: MessageFile; uid: number }> = [];
     for (const row of page) {
-      const entry = disk.get(row.base);
+      const entry = disk.take(row.base);
       if (!entry) gone.push(row.uid);
-      else {
-        disk.delete(row.base);
-        if (full || entry.subdir !== row.subdir || entry.info !== row.info) changed.push({ entry, uid: row.uid });
-      }
+      else if (full || entry.subdir !== row.subdir || entry.info !== row.info) changed.push({ entry, uid: row.uid });
     }
     summary.removed += gone.length;
     if (!full) summary.renamed += changed.length;

@@ -52,11 +52,13 @@ export class MessageListing {
 
   /** Takes the file out; false if there was none. */
   delete(base: string): boolean {
+    return this.takeAt(this.find(base));
+  }
+
+  /** The file with this base name, taken out (one lookup for get and delete); undefined if none. */
+  take(base: string): MessageFile | undefined {
     const at = this.find(base);
-    if (at < 0) return false;
-    this.taken[at] = 1;
-    this.count--;
-    return true;
+    return this.takeAt(at) ? this.fileAt(at) : undefined;
   }
 
   /** The files not taken out, new/ first. */
@@ -77,6 +79,13 @@ export class MessageListing {
 
   baseAt(at: number): string {
     return baseOf(this.names[at]);
+  }
+
+  private takeAt(at: number): boolean {
+    if (at < 0) return false;
+    this.taken[at] = 1;
+    this.count--;
+    return true;
   }
 
   private place(at: number): void {

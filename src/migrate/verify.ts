@@ -107,22 +107,20 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
         if (next.message.pseudo) end = drain(content);
         else {
           const base = journaledBase(seq);
-          const file = base === undefined || otherSources.has(base) ? undefined : files.get(base);
+          // Taken out of the listing either way: compared now, or looked up again at the end.
+          const file = base === undefined || otherSources.has(base) ? undefined : files.take(base);
           const fileFd = file ? openIfPresent(path.join(folderDir, relOf(file))) : null;
           if (file && fileFd !== null) {
             const compared = compareWithFile(fileFd, content);
             end = compared.end;
-            files.delete(file.base);
             if (!compared.same) result.different.push({ message: seq + 1, offset: next.message.offset, file: relOf(file) });
           } else {
             const hash = createHash("sha256");
             end = drain(content, (piece) => hash.update(piece));
             const leftover = { seq, offset: next.message.offset, digest: hash.digest("base64") };
             // Renamed since the listing (a mail client read or flagged it): looked up again at the end.
-            if (file) {
-              files.delete(file.base);
-              renamed.push({ ...leftover, base: file.base });
-            } else leftovers.push(leftover);
+            if (file) renamed.push({ ...leftover, base: file.base });
+            else leftovers.push(leftover);
           }
           seq++;
         }

@@ -44,6 +44,13 @@ test("a listing answers as a Map of the folder's files by base name would, throu
   for (const [i, base] of [...model.keys(), "absent"].entries()) {
     if (i % 3 === 0 || base === "absent") assert.equal(listing.delete(base), model.delete(base), base);
   }
+  // take: what get gives, then out, as delete would have it.
+  for (const [i, base] of [...model.keys()].entries()) {
+    if (i % 5 !== 0) continue;
+    assert.deepEqual(listing.take(base), model.get(base), base);
+    model.delete(base);
+    assert.equal(listing.take(base), undefined, `${base} taken twice`);
+  }
   assert.equal(listing.size, model.size);
   assert.equal(listing.delete([...mapOf(folder).keys()][0]), false, "taken out once only");
   for (const base of mapOf(folder).keys()) assert.deepEqual(listing.get(base), model.get(base), base);
