@@ -34,6 +34,14 @@
  *
  * unnamedFiles(dir): synchronous; whether files can be created unnamed in dir and then linked
  * by descriptor: tried with a probe file, linked in dir and removed at once.
+ *
+ * linkNewFile(dir, name, bytes, uid, gid): synchronous, for small files (a journal made from a
+ * ready-made image). Creates dir/name holding exactly bytes, mode 0600, owned uid:gid (unless
+ * uid is -1), never replacing a file and never seen partial: written and flushed without a
+ * name (O_TMPFILE), linked, and flushed again. Returns true once created, false if dir/name
+ * existed (nothing is written), null where unnamed files cannot be made or linked here (the
+ * caller creates the file another way); throws on any other failure. The directory is not
+ * flushed: the caller's next flush of it (SQLite's, for a journal) makes the name last.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -108,6 +116,71 @@ static napi_value unnamed_files(napi_env env, napi_callback_info info) {
     close(dirfd);
   }
   napi_get_boolean(env, works, &result);
+  return result;
+}
+
+/* Writes all of len bytes at p to fd; 0, or errno. */
+static int write_all(int fd, const char *p, size_t len) {
+  while (len > 0) {
+    ssize_t w = write(fd, p, len);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += w;
+    len -= (size_t)w;
+  }
+  return 0;
+}
+
+static napi_value link_new_file(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5], result;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char dir[4096], name[256];
+  void *bytes;
+  size_t len;
+  int64_t uid, gid;
+  if (argc < 5 || !path_arg(env, argv[0], dir, sizeof dir) || !path_arg(env, argv[1], name, sizeof name)) return NULL;
+  if (napi_get_buffer_info(env, argv[2], &bytes, &len) != napi_ok || napi_get_value_int64(env, argv[3], &uid) != napi_ok ||
+      napi_get_value_int64(env, argv[4], &gid) != napi_ok) {
+    napi_throw_type_error(env, NULL, "linkNewFile(dir, name, bytes, uid, gid)");
+    return NULL;
+  }
+  char path[4400];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dirfd < 0) return throw_errno(env, errno, dir);
+  int fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    /* No unnamed files here (not Linux 3.11+, or a filesystem without them): the caller's other way. */
+    int err = errno;
+    close(dirfd);
+    if (err == EOPNOTSUPP || err == EISDIR || err == EINVAL || err == ENOENT) {
+      napi_get_null(env, &result);
+      return result;
+    }
+    return throw_errno(env, err, path);
+  }
+  int err = 0, link_err = 0;
+  if (uid >= 0 && fchown(fd, (uid_t)uid, (gid_t)gid) != 0) err = errno;
+  if (!err) err = write_all(fd, bytes, len);
+  /* Flushed before it has a name, so no crash shows the name with less than all the bytes. */
+  if (!err && fsync(fd) != 0) err = errno;
+  if (!err && link_open_file(fd, dirfd, name) != 0) link_err = errno;
+  /* Flushed again once linked: the link count went from 0 to 1 (see publishFiles). */
+  if (!err && !link_err && fsync(fd) != 0) err = errno;
+  close(fd);
+  close(dirfd);
+  if (err) return throw_errno(env, err, path);
+  if (link_err == EEXIST) {
+    napi_get_boolean(env, false, &result);
+  } else if (link_err) {
+    /* An unnamed file that cannot be linked (no CAP_DAC_READ_SEARCH and no /proc): the other way. */
+    napi_get_null(env, &result);
+  } else {
+    napi_get_boolean(env, true, &result);
+  }
   return result;
 }
 
@@ -484,4 +557,5 @@ void delivery_register(napi_env env, napi_value exports) {
   export_function(env, exports, "publishFiles", publish_files);
   export_function(env, exports, "syncFs", sync_fs);
   export_function(env, exports, "unnamedFiles", unnamed_files);
+  export_function(env, exports, "linkNewFile", link_new_file);
 }

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { assertPlainDbFiles, dbFiles, giveTo, maildirOwner, type Owner, prepareDbFile } from "../maildir/dirs.js";
+import { asWal, imageOf } from "../util/db-image.js";
 import { INDEX_FILE } from "./files.js";
 
 export { INDEX_FILE };
@@ -159,28 +160,18 @@ let emptyImage: Buffer | undefined;
 
 /** A new index in memory, opened from a copy of a serialized empty one (schema made once per thread). */
 function buildInMemory(file: string, building: string, setAside: string | null, remove: () => void, owner: Owner | undefined): OpenedIndex {
-  if (!emptyImage) {
-    const template = new Database(":memory:");
+  emptyImage ??= imageOf((template) => {
     template.exec(SCHEMA);
     template.prepare("INSERT INTO meta VALUES ('schema', ?)").run(String(INDEX_SCHEMA_VERSION));
-    emptyImage = template.serialize();
-    template.close();
-  }
+  });
   const db = new Database(emptyImage);
   db.pragma("foreign_keys = ON");
   const image = () => {
-    let bytes: Buffer;
     try {
-      bytes = db.serialize();
+      return asWal(db.serialize());
     } finally {
       db.close();
     }
-    // Header bytes 18 and 19 (file format write and read versions) are 2 in a WAL database
-    // (https://sqlite.org/fileformat2.html#file_format_version_numbers): what PRAGMA
-    // journal_mode = WAL would persist, which a database in memory cannot be put in.
-    bytes[18] = 2;
-    bytes[19] = 2;
-    return bytes;
   };
   return {
     db,

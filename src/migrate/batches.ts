@@ -1,5 +1,5 @@
 import type { FolderWriter, StagedMessage, WholeMessage } from "../maildir/delivery.js";
-import type { Journal, MessageRow } from "./journal.js";
+import type { Journal, MessageRow, SourceIdentity } from "./journal.js";
 import type { WriteProgress } from "./reused-windows.js";
 
 export interface BatchLimits {
@@ -63,9 +63,10 @@ export class Batches<Extra = never> implements WriteProgress {
   private beforePrevious: Promise<void> = Promise.resolve();
   /**
    * The first sequence number of the last batch published and not yet journaled done: it is
-   * marked done with the next batch's pending record (or by finish()), so each batch costs
-   * the journal one durable commit. Until then a crash leaves it pending, which the next
-   * run's settle() resolves by its files in place, as for a crash during its publishing.
+   * marked done with the next batch's pending record (or with the source's done mark, by
+   * finish()), so each batch costs the journal one durable commit. Until then a crash leaves
+   * it pending, which the next run's settle() resolves by its files in place, as for a crash
+   * during its publishing.
    */
   private unmarked: number | null = null;
 
@@ -121,11 +122,11 @@ export class Batches<Extra = never> implements WriteProgress {
     return this.writtenBelow;
   }
 
-  /** Makes everything added visible, and journals it done. */
-  async finish(): Promise<void> {
+  /** Makes everything added visible, and journals it done with the source (one commit). */
+  async finish(identity: SourceIdentity): Promise<void> {
     await this.cut();
     await this.previous;
-    if (this.unmarked !== null) this.journal.markDone(this.sourceId, this.unmarked);
+    this.journal.finish(this.sourceId, identity, this.unmarked);
     this.unmarked = null;
   }
 

@@ -1,6 +1,9 @@
+import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { assertPlainDbFiles, maildirOwner, prepareDbFile } from "../maildir/dirs.js";
+import { assertPlainDbFiles, maildirOwner, type Owner, prepareDbFile } from "../maildir/dirs.js";
+import { asWal, imageOf } from "../util/db-image.js";
+import { nativeAddon } from "../util/native.js";
 
 /**
  * The per-Maildir migration journal (<maildir>/mailstore-journal.sqlite).
@@ -44,15 +47,66 @@ export interface MessageRow {
   size: number;
 }
 
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    state TEXT NOT NULL,
+    identity TEXT,
+    updated_at TEXT NOT NULL,
+    UNIQUE (path, folder)
+  );
+  CREATE TABLE IF NOT EXISTS batches (
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    first_seq INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    messages TEXT NOT NULL,
+    PRIMARY KEY (source_id, first_seq)
+  );
+`;
+
+let emptyJournal: Buffer | undefined;
+
+/**
+ * Creates a missing journal from a ready-made empty one in WAL mode (see linkNewFile in
+ * native/delivery.c): true if it did. SQLite creating it instead (a rollback journal for the
+ * schema, then the switch to WAL) flushes 8 times before the first message; this way twice.
+ * False where the file exists, or the addon or unnamed files are missing: SQLite makes it then.
+ */
+function createFromImage(maildir: string, owner: Owner | undefined): boolean {
+  const native = nativeAddon();
+  if (!native || fs.existsSync(path.join(maildir, JOURNAL_FILE))) return false;
+  emptyJournal ??= asWal(
+    imageOf((db) => {
+      db.exec(SCHEMA);
+      db.prepare("INSERT INTO meta VALUES ('schema', ?)").run(SCHEMA_VERSION);
+    }),
+  );
+  return native.linkNewFile(maildir, JOURNAL_FILE, emptyJournal, owner?.uid ?? -1, owner?.gid ?? -1) === true;
+}
+
 export class Journal {
   readonly db: Database.Database;
   /** A schema 1 journal opened read-only: one row per message, in table messages. */
   private perMessage = false;
+  /** Whether this open created the file, from the ready-made image (createFromImage). */
+  readonly fromImage: boolean = false;
 
-  constructor(maildir: string, opts: { durable: boolean; readonly?: boolean }) {
-    if (opts.readonly) assertPlainDbFiles(path.join(maildir, JOURNAL_FILE));
-    else prepareDbFile(path.join(maildir, JOURNAL_FILE), maildirOwner(maildir));
-    this.db = new Database(path.join(maildir, JOURNAL_FILE), { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 30_000 });
+  constructor(
+    maildir: string,
+    private readonly opts: { durable: boolean; readonly?: boolean },
+  ) {
+    const file = path.join(maildir, JOURNAL_FILE);
+    assertPlainDbFiles(file);
+    if (!opts.readonly) {
+      const owner = maildirOwner(maildir);
+      this.fromImage = createFromImage(maildir, owner);
+      prepareDbFile(file, owner);
+    }
+    this.db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 30_000 });
     if (opts.readonly) {
       // Read as it is (verify): a schema 1 journal keeps its row per message.
       this.perMessage = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === "1";
@@ -60,34 +114,17 @@ export class Journal {
     }
     this.db.pragma("journal_mode = WAL");
     this.db.pragma(`synchronous = ${opts.durable ? "FULL" : "NORMAL"}`);
-    // Two sources of one user may open the journal at the same moment: set it up in one
-    // IMMEDIATE transaction so only one of them creates it.
-    this.db
-      .transaction(() => {
-        this.db.exec(`
-          CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-          CREATE TABLE IF NOT EXISTS sources (
-            id INTEGER PRIMARY KEY,
-            path TEXT NOT NULL,
-            folder TEXT NOT NULL,
-            state TEXT NOT NULL,
-            identity TEXT,
-            updated_at TEXT NOT NULL,
-            UNIQUE (path, folder)
-          );
-          CREATE TABLE IF NOT EXISTS batches (
-            source_id INTEGER NOT NULL REFERENCES sources(id),
-            first_seq INTEGER NOT NULL,
-            count INTEGER NOT NULL,
-            state TEXT NOT NULL,
-            messages TEXT NOT NULL,
-            PRIMARY KEY (source_id, first_seq)
-          );
-        `);
-        this.db.prepare("INSERT OR IGNORE INTO meta VALUES ('schema', ?)").run(SCHEMA_VERSION);
-        if (this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === "1") this.upgradeFrom1();
-      })
-      .immediate();
+    // A journal that SQLite created (or an older one) is set up in one IMMEDIATE transaction:
+    // two sources of one user may open it at the same moment, and only one may create it.
+    if (!this.fromImage) {
+      this.db
+        .transaction(() => {
+          this.db.exec(SCHEMA);
+          this.db.prepare("INSERT OR IGNORE INTO meta VALUES ('schema', ?)").run(SCHEMA_VERSION);
+          if (this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === "1") this.upgradeFrom1();
+        })
+        .immediate();
+    }
     const version = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() as string;
     if (version !== SCHEMA_VERSION) throw new Error(`journal ${JOURNAL_FILE} has schema ${version}; this mailstore knows ${SCHEMA_VERSION}`);
   }
@@ -108,15 +145,36 @@ export class Journal {
     return rows.map((row) => ({ ...row, identity: row.identity ? (JSON.parse(row.identity) as SourceIdentity) : null }));
   }
 
+  /**
+   * Marks the source running. Not flushed on its own (synchronous OFF, for this commit only):
+   * the next flushed commit (the first batch's pending record, before any of its messages is
+   * visible, or finish) takes it to disk with its own, as a flush of the WAL file covers all
+   * of it; a crash before then loses only this mark, which the next run makes again. A new
+   * journal's first commit would flush three times (the new WAL's header, its directory, the
+   * commit).
+   */
   start(sourcePath: string, folder: string): number {
-    this.db
-      .prepare("INSERT INTO sources (path, folder, state, updated_at) VALUES (?, ?, 'running', ?) ON CONFLICT (path, folder) DO UPDATE SET state = 'running', updated_at = excluded.updated_at")
-      .run(sourcePath, folder, new Date().toISOString());
+    const durable = this.opts.durable;
+    if (durable) this.db.pragma("synchronous = OFF");
+    try {
+      this.db
+        .prepare("INSERT INTO sources (path, folder, state, updated_at) VALUES (?, ?, 'running', ?) ON CONFLICT (path, folder) DO UPDATE SET state = 'running', updated_at = excluded.updated_at")
+        .run(sourcePath, folder, new Date().toISOString());
+    } finally {
+      if (durable) this.db.pragma("synchronous = FULL");
+    }
     return (this.source(sourcePath, folder) as SourceRow).id;
   }
 
-  finish(id: number, identity: SourceIdentity): void {
-    this.db.prepare("UPDATE sources SET state = 'done', identity = ?, updated_at = ? WHERE id = ?").run(JSON.stringify(identity), new Date().toISOString(), id);
+  /**
+   * Marks the source done (and, in the same transaction, the last batch that was published,
+   * the one starting at `doneFirstSeq`): one flush instead of two.
+   */
+  finish(id: number, identity: SourceIdentity, doneFirstSeq: number | null = null): void {
+    this.db.transaction(() => {
+      if (doneFirstSeq !== null) this.markDone(id, doneFirstSeq);
+      this.db.prepare("UPDATE sources SET state = 'done', identity = ?, updated_at = ? WHERE id = ?").run(JSON.stringify(identity), new Date().toISOString(), id);
+    })();
   }
 
   pending(id: number): MessageRow[] {

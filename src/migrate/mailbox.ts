@@ -199,10 +199,9 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       const cut = step.deliver(next);
       if (cut) await cut;
     }
-    await batches.finish();
+    await batches.finish(identity);
     noteFallbacks(reader, result);
     if (keywords.dropped.size > 0) result.warnings.push(`more than 26 keywords: not kept as Maildir flags: ${[...keywords.dropped].join(" ")}`);
-    journal.finish(sourceId, identity);
     await index?.complete(result);
     // A source that was touched (or rewritten with the same bytes) but gained nothing is unchanged.
     result.status = result.previous === 0 ? "migrated" : result.messages > 0 ? "resumed" : "unchanged";

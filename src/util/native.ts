@@ -17,6 +17,8 @@ interface Addon {
   publishFiles: (folder: string, tmpNames: string[], subdirs: Uint8Array, finalNames: string[], flush: boolean, fds: Int32Array | null) => Promise<void>;
   syncFs: (path: string) => Promise<void>;
   unnamedFiles: (dir: string) => boolean;
+  /** dir/name created holding bytes, flushed, never partial: true; false if it existed; null if it cannot be done unnamed here. */
+  linkNewFile: (dir: string, name: string, bytes: Buffer, uid: number, gid: number) => boolean | null;
   /** See native/crc32.c: zlib's CRC-32, computed with PCLMULQDQ when crc32Fast. */
   crc32: (data: Buffer, crc: number) => number;
   crc32Fast: boolean;
@@ -43,7 +45,7 @@ export function nativeAddon(): Addon | null {
   try {
     const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
-    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "crc32", "findFrom", "readHeads", "headerFields", "batchJob"] as const).every((f) => typeof addon[f] === "function");
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "batchJob"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
   } catch {
     loaded = null;

@@ -40,6 +40,21 @@ test("delivery writes whole groups exactly, sets mtimes, never replaces a file a
   assert.deepEqual(JSON.parse(r.stdout), named, r.stderr);
 });
 
+test("linkNewFile creates a file whole (0600, flushed, then named), and never over one that exists", () => {
+  const native = nativeAddon();
+  assert.ok(native, "the native addon is built by npm install");
+  const dir = tempDir();
+  const bytes = Buffer.from("a ready-made image\n\u0000\u00ff".repeat(1000), "latin1");
+  assert.equal(native.linkNewFile(dir, "made", bytes, -1, -1), true);
+  assert.deepEqual(fs.readFileSync(path.join(dir, "made")), bytes);
+  assert.equal(fs.statSync(path.join(dir, "made")).mode & 0o777, 0o600);
+  fs.writeFileSync(path.join(dir, "taken"), "already here\n");
+  assert.equal(native.linkNewFile(dir, "taken", bytes, -1, -1), false);
+  assert.equal(fs.readFileSync(path.join(dir, "taken"), "utf8"), "already here\n");
+  assert.deepEqual(fs.readdirSync(dir).sort(), ["made", "taken"], "no file left without its name");
+  assert.throws(() => native.linkNewFile(path.join(dir, "missing"), "x", bytes, -1, -1), (err: NodeJS.ErrnoException) => err.code === "ENOENT" && err.message.includes("missing"));
+});
+
 test("an unnamed group that fails part-way closes every descriptor it opened", async () => {
   const dir = tempDir();
   for (const sub of ["cur", "new", "tmp"]) fs.mkdirSync(path.join(dir, sub));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Batches, DEFAULT_LIMITS } from "../../src/migrate/batches.js";
 import type { FolderWriter, StagedMessage, WholeMessage } from "../../src/maildir/delivery.js";
-import type { Journal, MessageRow } from "../../src/migrate/journal.js";
+import type { Journal, MessageRow, SourceIdentity } from "../../src/migrate/journal.js";
 
 /** A writer whose group writes finish only when the test says so, recording what happened in order. */
 function fakeWriter(failFlush = false) {
@@ -31,7 +31,10 @@ const journal = (events: string[]) =>
   ({
     recordPending: (_id: number, rows: MessageRow[], doneFirstSeq: number | null = null) => events.push(`pending ${rows.length}${doneFirstSeq === null ? "" : ` + done ${doneFirstSeq}`}`),
     markDone: (_id: number, firstSeq: number) => events.push(`done ${firstSeq}`),
+    finish: (_id: number, _identity: SourceIdentity, doneFirstSeq: number | null = null) => events.push(`finish${doneFirstSeq === null ? "" : ` + done ${doneFirstSeq}`}`),
   }) as unknown as Journal;
+
+const identity: SourceIdentity = { dev: "1", ino: "2", size: "3", mtimeNs: "4", ctimeNs: "5" };
 
 const message = (i: number) => {
   const staged: StagedMessage = { tmpName: `t${i}`, finalName: `f${i}`, subdir: "new", fd: -1 };
@@ -72,11 +75,11 @@ test("batches: writeRoom waits only while the thread pool is full; add returns a
   assert.ok(!events.includes("flush 4"), "nothing is flushed before every write of the batch is done");
   while (inFlight() > 0) await finishOldest();
   await cut;
-  await batches.finish();
-  assert.deepEqual(events.slice(-5), ["flush 4", "before", "pending 4", "publish f0,f1,f2,f3", "done 0"]);
+  await batches.finish(identity);
+  assert.deepEqual(events.slice(-5), ["flush 4", "before", "pending 4", "publish f0,f1,f2,f3", "finish + done 0"]);
 });
 
-test("batches: a batch is journaled done with the next batch's pending record, and the last by finish", async () => {
+test("batches: a batch is journaled done with the next batch's pending record, and the last with the source's done mark", async () => {
   const { writer, events, finishOldest, inFlight } = fakeWriter();
   const limits = { ...DEFAULT_LIMITS, messages: 2, groupMessages: 2 };
   const published: number[][] = [];
@@ -87,12 +90,12 @@ test("batches: a batch is journaled done with the next batch's pending record, a
     while (inFlight() > 0) await finishOldest();
     await cut;
   }
-  const finished = batches.finish();
+  const finished = batches.finish(identity);
   while (inFlight() > 0) await finishOldest();
   await finished;
   assert.deepEqual(
     events.filter((e) => !e.startsWith("write") && !e.startsWith("flush")),
-    ["pending 2", "publish f0,f1", "pending 2 + done 0", "publish f2,f3", "pending 1 + done 2", "publish f4", "done 4"],
+    ["pending 2", "publish f0,f1", "pending 2 + done 0", "publish f2,f3", "pending 1 + done 2", "publish f4", "finish + done 4"],
   );
   assert.deepEqual(published, [[0, 1], [2, 3], [4]], "each batch reaches afterPublish once it is visible");
 });
@@ -125,13 +128,13 @@ test("batches: a batch is flushed while the one before it is still being publish
   await new Promise((r) => setImmediate(r));
   assert.equal(cuts[2].done, true, "the first batch published: the third cut goes on");
   assert.equal(flushes(), 3);
-  const finished = batches.finish();
+  const finished = batches.finish(identity);
   while (held.length > 0 || !events.includes("publish f4,f5")) {
     held.shift()?.();
     await new Promise((r) => setImmediate(r));
   }
   await finished;
-  assert.deepEqual(events.filter((e) => /^(pending|publish|done)/.test(e)), ["pending 2", "publish f0,f1", "pending 2 + done 0", "publish f2,f3", "pending 2 + done 2", "publish f4,f5", "done 4"]);
+  assert.deepEqual(events.filter((e) => /^(pending|publish|done|finish)/.test(e)), ["pending 2", "publish f0,f1", "pending 2 + done 0", "publish f2,f3", "pending 2 + done 2", "publish f4,f5", "finish + done 4"]);
 });
 
 /** The sizes of the batches 100 messages of 10 bytes (a source of 1,000 bytes) are cut into. */
@@ -144,7 +147,7 @@ async function batchSizes(limits: typeof DEFAULT_LIMITS): Promise<number[]> {
     while (inFlight() > 0) await finishOldest();
     await cut;
   }
-  await batches.finish();
+  await batches.finish(identity);
   return events.filter((e) => e.startsWith("pending")).map((e) => Number(e.split(" ")[1]));
 }
 

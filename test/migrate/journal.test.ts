@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -7,7 +8,7 @@ import { userMaildir } from "../../src/maildir/layout.js";
 import { JOURNAL_FILE, Journal, type MessageRow } from "../../src/migrate/journal.js";
 import { type MigrateOptions, migrateMailbox } from "../../src/migrate/mailbox.js";
 import { verifyMailbox } from "../../src/migrate/verify.js";
-import { buildMbox, maildirMessages, realMessages, tempDir } from "../helpers/mbox.js";
+import { buildMbox, maildirMessages, REPO, realMessages, tempDir } from "../helpers/mbox.js";
 
 const row = (seq: number): MessageRow => ({ seq, offset: seq * 100, end: seq * 100 + 99, crc: (seq * 2654435761) >>> 0, name: `1700000000.M${seq}P1.host,S=99${seq % 2 ? ":2,S" : ""}`, subdir: seq % 2 ? "cur" : "new", size: 99 });
 const rows = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => row(from + i));
@@ -41,6 +42,59 @@ test("batches: pending until marked done; a crash's batch is settled to the pref
     assert.equal(journal.last(other), undefined, "sources are kept apart");
   } finally {
     journal.close();
+  }
+});
+
+/** What a journal file holds for SQLite: its schema, meta rows and journal mode, and its file format bytes. */
+function journalShape(file: string): string {
+  const db = new Database(file, { readonly: true });
+  try {
+    const header = fs.readFileSync(file).subarray(18, 20);
+    return JSON.stringify({
+      schema: db.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all(),
+      meta: db.prepare("SELECT key, value FROM meta ORDER BY key").all(),
+      mode: db.pragma("journal_mode", { simple: true }),
+      formatVersions: [...header],
+    });
+  } finally {
+    db.close();
+  }
+}
+
+test("a new journal starts as a ready-made empty one (two flushes instead of eight): the same file SQLite would make, never over an existing one", () => {
+  const dir = tempDir();
+  const identity = { dev: "1", ino: "2", size: "3", mtimeNs: "4", ctimeNs: "5" };
+  const journal = new Journal(dir, { durable: true });
+  let id: number;
+  try {
+    assert.equal(journal.fromImage, true, "made from the image where the addon and O_TMPFILE work, as here");
+    id = journal.start("/var/mail/dora", "INBOX");
+    journal.recordPending(id, rows(0, 10));
+    journal.finish(id, identity, 0);
+  } finally {
+    journal.close();
+  }
+  assert.equal(fs.statSync(path.join(dir, JOURNAL_FILE)).mode & 0o777, 0o600);
+  assert.deepEqual(fs.readdirSync(dir), [JOURNAL_FILE], "nothing else left in the Maildir");
+  // SQLite's own way, in a process without the addon.
+  const other = tempDir();
+  const module = JSON.stringify(path.join(REPO, "src", "migrate", "journal.ts"));
+  const made = spawnSync(process.execPath, ["--import", "tsx", "-e", `import(${module}).then(({ Journal }) => { const j = new Journal(${JSON.stringify(other)}, { durable: true }); console.log(j.fromImage); j.close(); })`], {
+    encoding: "utf8",
+    env: { ...process.env, MAILSTORE_NO_NATIVE: "1" },
+    cwd: REPO,
+  });
+  assert.equal(made.stdout.trim(), "false", made.stderr);
+  assert.equal(journalShape(path.join(dir, JOURNAL_FILE)), journalShape(path.join(other, JOURNAL_FILE)));
+  assert.deepEqual(JSON.parse(journalShape(path.join(dir, JOURNAL_FILE))).formatVersions, [2, 2], "WAL");
+
+  const reopened = new Journal(dir, { durable: true });
+  try {
+    assert.equal(reopened.fromImage, false, "an existing journal is opened, not replaced");
+    assert.deepEqual(reopened.delivered(id), rows(0, 10), "finish marked the last batch done with the source");
+    assert.equal(reopened.source("/var/mail/dora", "INBOX")?.state, "done");
+  } finally {
+    reopened.close();
   }
 });
 

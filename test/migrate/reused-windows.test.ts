@@ -5,7 +5,7 @@ import { test } from "node:test";
 import type { FolderWriter, StagedMessage, WholeMessage } from "../../src/maildir/delivery.js";
 import { MboxReader } from "../../src/mbox/reader.js";
 import { Batches, DEFAULT_LIMITS } from "../../src/migrate/batches.js";
-import type { Journal } from "../../src/migrate/journal.js";
+import type { Journal, SourceIdentity } from "../../src/migrate/journal.js";
 import { ReusedWindows } from "../../src/migrate/reused-windows.js";
 import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
 
@@ -66,7 +66,8 @@ function lateWriter(expected: Buffer[]) {
   return { writer: writer as unknown as FolderWriter, damaged };
 }
 
-const journal = { recordPending: () => undefined, markDone: () => undefined } as unknown as Journal;
+const journal = { recordPending: () => undefined, markDone: () => undefined, finish: () => undefined } as unknown as Journal;
+const identity: SourceIdentity = { dev: "1", ino: "2", size: "3", mtimeNs: "4", ctimeNs: "5" };
 
 test("reused windows: no write reads a buffer the reader has taken again, with small windows and late writes", async () => {
   // Real messages, many times over, so the window moves (and buffers come back) hundreds of times.
@@ -103,7 +104,7 @@ test("reused windows: no write reads a buffer the reader has taken again, with s
       seq++;
       if (cut) await cut;
     }
-    await batches.finish();
+    await batches.finish(identity);
   } finally {
     fs.closeSync(fd);
   }
