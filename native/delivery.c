@@ -66,7 +66,10 @@
 
 /* ---- unnamed files ---- */
 
-/* Cleared (for good) once linkat(AT_EMPTY_PATH) is refused: it needs CAP_DAC_READ_SEARCH. */
+/*
+ * Cleared (for good) once linkat(AT_EMPTY_PATH) is refused: before Linux 6.10 it needs
+ * CAP_DAC_READ_SEARCH; since, a file the caller opened itself may be linked without it.
+ */
 static int empty_path_links = 1;
 
 /* Gives the open file fd the name dirfd/name, never replacing one; -1 with errno on failure. */
@@ -176,7 +179,7 @@ static napi_value link_new_file(napi_env env, napi_callback_info info) {
   if (link_err == EEXIST) {
     napi_get_boolean(env, false, &result);
   } else if (link_err) {
-    /* An unnamed file that cannot be linked (no CAP_DAC_READ_SEARCH and no /proc): the other way. */
+    /* An unnamed file that cannot be linked (see link_open_file, and no /proc): the other way. */
     napi_get_null(env, &result);
   } else {
     napi_get_boolean(env, true, &result);
@@ -300,20 +303,7 @@ static void run_write_files(Job *j) {
       break;
     }
     int err = 0;
-    for (uint32_t k = 0; k < j->counts[i] && !err; k++, piece++) {
-      const char *p = j->data[piece];
-      size_t left = j->lens[piece];
-      while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-          if (errno == EINTR) continue;
-          err = errno;
-          break;
-        }
-        p += w;
-        left -= (size_t)w;
-      }
-    }
+    for (uint32_t k = 0; k < j->counts[i] && !err; k++, piece++) err = write_all(fd, j->data[piece], j->lens[piece]);
     if (!err && j->uid >= 0 && fchown(fd, (uid_t)j->uid, (gid_t)j->gid) != 0) err = errno;
     if (!err) {
       double ms = j->mtimes[i];
