@@ -146,22 +146,23 @@ export class Journal {
   }
 
   /**
-   * Marks the source running. Not flushed on its own (synchronous OFF, for this commit only):
-   * the next flushed commit (the first batch's pending record, before any of its messages is
-   * visible, or finish) takes it to disk with its own, as a flush of the WAL file covers all
-   * of it; a crash before then loses only this mark, which the next run makes again. A new
-   * journal's first commit would flush three times (the new WAL's header, its directory, the
-   * commit).
+   * Marks the source running. In a journal this open created, not flushed on its own
+   * (synchronous OFF, for this commit only): the next flushed commit (the first batch's
+   * pending record, before any of its messages is visible, or finish) takes it to disk with
+   * its own, as a flush of the WAL file covers all of it; a crash before then loses only this
+   * mark, which the next run makes again. Its first commit would flush three times (the new
+   * WAL's header, its directory, the commit). Not in an older journal, whose WAL may be large
+   * enough for this commit to checkpoint it, which must flush.
    */
   start(sourcePath: string, folder: string): number {
-    const durable = this.opts.durable;
-    if (durable) this.db.pragma("synchronous = OFF");
+    const unflushed = this.opts.durable && this.fromImage;
+    if (unflushed) this.db.pragma("synchronous = OFF");
     try {
       this.db
         .prepare("INSERT INTO sources (path, folder, state, updated_at) VALUES (?, ?, 'running', ?) ON CONFLICT (path, folder) DO UPDATE SET state = 'running', updated_at = excluded.updated_at")
         .run(sourcePath, folder, new Date().toISOString());
     } finally {
-      if (durable) this.db.pragma("synchronous = FULL");
+      if (unflushed) this.db.pragma("synchronous = FULL");
     }
     return (this.source(sourcePath, folder) as SourceRow).id;
   }
