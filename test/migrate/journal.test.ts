@@ -65,10 +65,21 @@ test("a new journal starts as a ready-made empty one (two flushes instead of eig
   const dir = tempDir();
   const identity = { dev: "1", ino: "2", size: "3", mtimeNs: "4", ctimeNs: "5" };
   const journal = new Journal(dir, { durable: true });
+  /** The pragmas start() sets: its commit goes unflushed only in a journal just made (its WAL is new). */
+  const startPragmas = (j: Journal, source: string) => {
+    const calls: string[] = [];
+    const pragma = j.db.pragma.bind(j.db);
+    j.db.pragma = ((sql: string, options?: Database.PragmaOptions) => (calls.push(sql), pragma(sql, options))) as typeof j.db.pragma;
+    const started = j.start(source, "INBOX");
+    j.db.pragma = pragma;
+    return { started, calls };
+  };
   let id: number;
   try {
     assert.equal(journal.fromImage, true, "made from the image where the addon and O_TMPFILE work, as here");
-    id = journal.start("/var/mail/dora", "INBOX");
+    const first = startPragmas(journal, "/var/mail/dora");
+    assert.deepEqual(first.calls, ["synchronous = OFF", "synchronous = FULL"]);
+    id = first.started;
     journal.recordPending(id, rows(0, 10));
     journal.finish(id, identity, 0);
   } finally {
@@ -91,6 +102,7 @@ test("a new journal starts as a ready-made empty one (two flushes instead of eig
   const reopened = new Journal(dir, { durable: true });
   try {
     assert.equal(reopened.fromImage, false, "an existing journal is opened, not replaced");
+    assert.deepEqual(startPragmas(reopened, "/var/mail/dora2").calls, [], "an older journal's WAL may be large enough to checkpoint: flushed as usual");
     assert.deepEqual(reopened.delivered(id), rows(0, 10), "finish marked the last batch done with the source");
     assert.equal(reopened.source("/var/mail/dora", "INBOX")?.state, "done");
   } finally {
