@@ -4,6 +4,7 @@ import path from "node:path";
 import { INDEX_LOCK, withIndexLock } from "../index/run.js";
 import { ensureDirUnder } from "../maildir/dirs.js";
 import { type Fanout, userMaildir, userNameProblem } from "../maildir/layout.js";
+import { type OpenFiles, openFilesNow } from "./open-files.js";
 import { compareTrees, copyTree } from "./tree-copy.js";
 
 /**
@@ -22,6 +23,8 @@ export interface MoveOptions {
   fanout: Fanout;
   link: boolean;
   dryRun: boolean;
+  /** What processes hold open (default: a scan of /proc at most a second old, see open-files.ts). */
+  openFiles?: () => OpenFiles;
 }
 
 export type MoveStatus = "moved" | "copied" | "planned" | "in-place" | "conflict" | "busy" | "failed";
@@ -132,6 +135,8 @@ function moveUnlocked(task: MoveTask, opts: MoveOptions): MoveResult {
     }
     const busy = busyReason(source);
     if (busy) return fail("busy", busy);
+    const holder = (opts.openFiles ?? openFilesNow)().holderUnder(source);
+    if (holder) return fail("busy", `${holder.path} is open in process ${holder.pid} (${holder.command}): the mailbox is in use; skipped, the next run retries it`);
 
     const sameFs = deviceOf(path.dirname(target)) === st.dev;
     if (opts.dryRun) return Object.assign(result, { status: "planned", method: marked || !sameFs ? "copy" : "rename" });

@@ -5,6 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { userMaildir } from "../../src/maildir/layout.js";
 import { busyReason, moveMaildir } from "../../src/relayout/move.js";
+import { OpenFiles } from "../../src/relayout/open-files.js";
 import { userOfPath } from "../../src/relayout/plan.js";
 import { compareTrees, copyTree } from "../../src/relayout/tree-copy.js";
 import { realMessages, tempDir } from "../helpers/mbox.js";
@@ -87,6 +88,56 @@ test("a Maildir whose index lock another process holds is skipped as busy, untou
     assert.ok(fs.existsSync(path.join(userMaildir(root, "zoe"), "cur")));
   } finally {
     holder.kill();
+  }
+});
+
+test("a Maildir that another process holds open (a descriptor, or its working directory) is skipped as busy, naming the process; then moved", async () => {
+  const dir = tempDir();
+  const [held, worked] = ["held", "worked"].map((user) => {
+    const home = path.join(dir, "home", user);
+    const [a, b] = realMessages("lf", 2).map((m) => m.bytes);
+    deliver(home, a);
+    deliver(path.join(home, ".Lists"), b);
+    fs.writeFileSync(path.join(home, ".Lists", "dovecot.index"), "index\n");
+    return home;
+  });
+  // As an IMAP process keeps a selected folder's index open, and as a shell works in a Maildir.
+  const children = [
+    spawn("sh", ["-c", `exec 3<${JSON.stringify(path.join(held, ".Lists", "dovecot.index"))}; echo ready; exec sleep 30`], { cwd: dir, stdio: ["ignore", "pipe", "inherit"] }),
+    spawn("sh", ["-c", "echo ready; exec sleep 30"], { cwd: path.join(worked, ".Lists"), stdio: ["ignore", "pipe", "inherit"] }),
+  ];
+  await Promise.all(children.map((c) => new Promise((r) => c.stdout?.once("data", r))));
+  try {
+    const root = path.join(dir, "root");
+    // A fresh scan for each move (the default reuses one up to a second old).
+    const opts = { root, fanout: [2, 2], link: false, dryRun: false, openFiles: () => OpenFiles.scan() };
+    const scan = OpenFiles.scan();
+    assert.deepEqual(scan.holderUnder(held), { pid: children[0].pid, command: "sleep", path: path.join(fs.realpathSync(held), ".Lists", "dovecot.index") });
+    assert.equal(scan.holderUnder(path.join(dir, "home", "nobody")), null);
+    for (const [home, child, what] of [[held, children[0], "dovecot.index"], [worked, children[1], ".Lists"]] as const) {
+      const busy = await moveMaildir({ source: home, user: path.basename(home) }, opts);
+      assert.equal(busy.status, "busy");
+      assert.match(busy.error ?? "", new RegExp(`${what.replace(".", "\\.")} is open in process ${child.pid} \\(sleep\\)`));
+      assert.ok(fs.existsSync(path.join(home, "cur")), "left where it was");
+    }
+    for (const child of children) child.kill();
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.on("exit", r)))));
+    for (const home of [held, worked]) {
+      const moved = await moveMaildir({ source: home, user: path.basename(home) }, opts);
+      assert.equal(moved.status, "moved", moved.error);
+    }
+  } finally {
+    for (const child of children) child.kill();
+  }
+});
+
+test("a descriptor this process holds does not make a Maildir busy", () => {
+  const dir = tempDir();
+  const fd = fs.openSync(path.join(dir, "open"), "w");
+  try {
+    assert.equal(OpenFiles.scan().holderUnder(dir), null);
+  } finally {
+    fs.closeSync(fd);
   }
 });
 
