@@ -13,8 +13,9 @@ export interface Holder {
  * working directory (as root every process's, otherwise the caller's own processes'); this
  * process is left out. Why a move looks: Dovecot takes no lock while a client only reads a
  * Maildir, but its IMAP and POP3 processes keep a selected folder's index files
- * (dovecot.index, .cache, .log) open, and a shell or a script working in the Maildir has it
- * as its working directory. Like fuser(1), it sees what is open at the moment of the scan.
+ * (dovecot.index, .cache, .log; in the Maildir unless mail_location sets INDEX=) open, and a
+ * shell or a script working in the Maildir has it as its working directory. Like fuser(1),
+ * it sees what is open at the moment of the scan.
  */
 export class OpenFiles {
   private constructor(
