@@ -152,6 +152,7 @@ void find_from_register(napi_env env, napi_value exports);
 void read_heads_register(napi_env env, napi_value exports);
 void header_fields_register(napi_env env, napi_value exports);
 void sched_register(napi_env env, napi_value exports);
+void fcntl_lock_register(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "scanDir", scan_dir);
@@ -161,6 +162,7 @@ static napi_value init(napi_env env, napi_value exports) {
   read_heads_register(env, exports);
   header_fields_register(env, exports);
   sched_register(env, exports);
+  fcntl_lock_register(env, exports);
   return exports;
 }
 

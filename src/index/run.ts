@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import { unlock as fcntlUnlock } from "os-lock";
 import { giveTo, maildirOwner } from "../maildir/dirs.js";
 import { userMaildir } from "../maildir/layout.js";
 import type { MigrateOptions } from "../migrate/mailbox.js";
@@ -57,15 +56,9 @@ export async function lockIndex(maildir: string, waitMs: number, opts: { create?
     fs.closeSync(fd);
     throw err;
   }
-  return {
-    release: async () => {
-      try {
-        await fcntlUnlock(fd).catch(() => undefined);
-      } finally {
-        fs.closeSync(fd);
-      }
-    },
-  };
+  // Closing the descriptor releases the lock (POSIX drops a process's fcntl locks on a file
+  // when it closes any descriptor of it): no unlock first, a trip through the thread pool.
+  return { release: async () => fs.closeSync(fd) };
 }
 
 /** Indexes one user's Maildir; any error fails this user alone. */

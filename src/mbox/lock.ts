@@ -2,13 +2,13 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { unlock as fcntlUnlock } from "os-lock";
 import { fcntlLockBy } from "../util/fcntl-lock.js";
 import { noteHeld, noteReleased } from "../util/held-files.js";
 
 export class LockTimeoutError extends Error {}
 
 export interface SourceLock {
+  /** Removes the dotlock. The fcntl lock goes when the caller closes the descriptor, as it must next. */
   release(): Promise<void>;
   /** Why the dotlock could not be taken (read-only spool, no permission), if so. */
   warning?: string;
@@ -22,7 +22,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * file, so no delivery can append while the file is read. Waits up to timeoutMs for each.
  * The dotlock holds "pid:host". One naming this host and a process that no longer exists
  * (a run killed with -9) is broken; any other is waited for, then the mailbox fails and a
- * later run retries it.
+ * later run retries it. The fcntl lock is released by closing fd (POSIX drops a process's
+ * locks on a file when it closes any descriptor of it), right after release(): an explicit
+ * unlock would be one more trip through the thread pool for each mailbox.
  */
 export async function lockSource(mboxPath: string, fd: number, timeoutMs: number): Promise<SourceLock> {
   const deadline = Date.now() + timeoutMs;
@@ -35,13 +37,7 @@ export async function lockSource(mboxPath: string, fd: number, timeoutMs: number
     dot.release();
     throw err;
   }
-  return {
-    warning: dot.warning,
-    release: async () => {
-      await fcntlUnlock(fd).catch(() => undefined);
-      dot.release();
-    },
-  };
+  return { warning: dot.warning, release: async () => dot.release() };
 }
 
 async function takeDotlock(mboxPath: string, deadline: number): Promise<{ release: () => void; warning?: string }> {

@@ -30,6 +30,8 @@ interface Addon {
   headerFields: (block: Buffer, names: string, spans: Int32Array, mode: 0 | 1) => 0 | 1 | 2;
   /** See native/sched.c: this process's threads under SCHED_BATCH; how many were moved. */
   batchJob: () => number;
+  /** See native/fcntl-lock.c: one try for a POSIX lock on the whole file; false if another process holds one. */
+  fcntlLock: (fd: number, exclusive: boolean) => boolean;
 }
 
 let loaded: Addon | null | undefined;
@@ -45,7 +47,7 @@ export function nativeAddon(): Addon | null {
   try {
     const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
-    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "batchJob"] as const).every((f) => typeof addon[f] === "function");
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "batchJob", "fcntlLock"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
   } catch {
     loaded = null;
