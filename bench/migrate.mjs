@@ -18,8 +18,12 @@
 // must not either. When the disk lacks room for all of them, each run is deleted at once
 // and the bench says its disk figures are pessimistic.
 //
+// Then, per place, the other shape of a migration: many small mailboxes (BENCH_SMALL_MAILBOXES
+// of 20 messages, about 90 KB each) in one mailstore run, against mb2md run once per mailbox,
+// three rounds. There the cost per mailbox counts: its journal, locks, flushes and index.
+//
 //   BENCH_MESSAGES (default 30000)  BENCH_BIG_MB (default 300)  BENCH_DIR (default ./bench-work)
-//   BENCH_REPEAT (default 5)
+//   BENCH_REPEAT (default 5)  BENCH_SMALL_MAILBOXES (default 300)
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -132,11 +136,56 @@ async function mb2mdRun(mbox, outDir = work) {
 const big = path.join(work, `bench-${MESSAGES}.mbox`);
 const bigCl = path.join(work, `bench-${MESSAGES}-content-length.mbox`);
 const huge = path.join(work, `bench-${BIG_MB}mb-message.mbox`);
+const SMALL = Number(process.env.BENCH_SMALL_MAILBOXES ?? 300);
+const spool = path.join(work, `spool-${SMALL}`);
+
+/** SMALL mailboxes of 20 messages each, a different run of the fixtures in each. */
+function buildSpool(dir) {
+  if (fs.existsSync(dir)) return;
+  fs.rmSync(`${dir}.part`, { recursive: true, force: true });
+  fs.mkdirSync(`${dir}.part`, { recursive: true });
+  for (let u = 0; u < SMALL; u++) {
+    const parts = [];
+    for (let i = 0; i < 20; i++) parts.push(fromLine(i), quote(real[(u * 20 + i) % real.length]), Buffer.from("\n"));
+    fs.writeFileSync(path.join(`${dir}.part`, `user${u}`), Buffer.concat(parts));
+  }
+  fs.renameSync(`${dir}.part`, dir);
+}
+
+const spoolBytes = () => fs.readdirSync(spool).reduce((n, f) => n + fs.statSync(path.join(spool, f)).size, 0);
+
+async function smallRun(outDir) {
+  const root = outputDir(outDir, "root-small");
+  fs.rmSync(root, { recursive: true, force: true });
+  dropCaches();
+  const files = fs.readdirSync(spool).sort().map((n) => path.join(spool, n));
+  const r = await timed(process.execPath, [cli, "migrate", "--root", root, "--json", "--no-progress", ...files]);
+  const s = JSON.parse(r.out).totals;
+  console.log(`mailstore ${`${s.mailboxes} mailboxes`.padEnd(22)} ${String(s.messages).padStart(6)} msgs ${fmt(spoolBytes() / 1048576, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(s.mailboxes / r.seconds, 0).padStart(6)} mailboxes/s  peak RSS ${fmt(r.peakMb, 0)} MB`);
+  removeOutput(root);
+  return r.seconds;
+}
+
+async function smallMb2md(outDir) {
+  const dest = outputDir(outDir, "mb2md-small");
+  fs.rmSync(dest, { recursive: true, force: true });
+  fs.mkdirSync(dest, { recursive: true });
+  dropCaches();
+  // mb2md takes one mbox a run; -s is read relative to $HOME unless absolute (spool is).
+  const r = await timed("sh", ["-c", 'for f in "$1"/*; do mb2md -s "$f" -d "$2/${f##*/}" >/dev/null || exit 1; done', "sh", spool, dest]);
+  const users = fs.readdirSync(dest);
+  const count = users.reduce((n, u) => n + ["new", "cur"].reduce((m, sub) => m + (fs.existsSync(path.join(dest, u, sub)) ? fs.readdirSync(path.join(dest, u, sub)).length : 0), 0), 0);
+  console.log(`mb2md     ${`${users.length} runs (no fsync)`.padEnd(22)} ${String(count).padStart(6)} msgs ${fmt(spoolBytes() / 1048576, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(users.length / r.seconds, 0).padStart(6)} mailboxes/s`);
+  removeOutput(dest);
+  return r.seconds;
+}
+
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
 console.log(`building inputs in ${work} from ${real.length} real messages ...`);
 buildBig30k(big);
 buildContentLength30k(bigCl);
 buildHuge(huge);
+buildSpool(spool);
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores, ${REPEAT} rounds per place`);
 if (!haveMb2md) console.log("mb2md: not installed (apt-get install mb2md), no comparison");
 
@@ -177,6 +226,11 @@ for (const [place, outDir] of places) {
   }
   await migrateRun("--sync none --no-index", big, ["--sync", "none", "--no-index"], outDir);
   await migrateRun("Content-Length mbox", bigCl, [], outDir);
+  const small = { ours: [], mb2md: [] };
+  for (let round = 0; round < 3; round++) {
+    small.ours.push(await smallRun(outDir));
+    if (haveMb2md) small.mb2md.push(await smallMb2md(outDir));
+  }
   if (place === "disk") await migrateRun(`${BIG_MB} MB message`, huge);
   else fs.rmSync(outDir, { recursive: true, force: true });
   for (const dir of kept ?? []) fs.rmSync(dir, { recursive: true, force: true });
@@ -193,4 +247,6 @@ for (const [place, outDir] of places) {
     console.log(`mailstore durable --no-index took ${fmt(ours / theirs, 2)}x mb2md's time on the ${MESSAGES}-message mbox (target: at most 0.33x);`);
     console.log(`with the index built as well (the default) ${fmt(withIndex / theirs, 2)}x`);
   }
+  const [smallOurs, smallTheirs] = [median(small.ours), haveMb2md ? median(small.mb2md) : null];
+  console.log(`${SMALL} small mailboxes, medians of 3: mailstore (default) ${fmt(smallOurs, 2)} s${smallTheirs ? `, mb2md ${fmt(smallTheirs, 2)} s: ${fmt(smallOurs / smallTheirs, 2)}x` : ""}`);
 }
