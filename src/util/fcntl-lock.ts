@@ -1,5 +1,8 @@
-import { lock } from "os-lock";
+import { createRequire } from "node:module";
 import { nativeAddon } from "./native.js";
+
+type OsLock = typeof import("os-lock");
+let osLock: OsLock | undefined;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -7,8 +10,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function tryLock(fd: number, exclusive: boolean): Promise<boolean> {
   const native = nativeAddon();
   if (native) return native.fcntlLock(fd, exclusive);
+  // Loaded only here: with the addon, no thread needs os-lock's own native module.
+  osLock ??= createRequire(import.meta.url)("os-lock") as OsLock;
   try {
-    await lock(fd, { exclusive, immediate: true });
+    await osLock.lock(fd, { exclusive, immediate: true });
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
