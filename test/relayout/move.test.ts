@@ -131,6 +131,32 @@ test("a Maildir that another process holds open (a descriptor, or its working di
   }
 });
 
+test("a process working in a sibling whose name extends the Maildir's (dir-2, dir.x) does not make it busy", async () => {
+  const dir = tempDir();
+  const homes = ["u", "u-2", "u.x"].map((name) => path.join(dir, name));
+  for (const home of homes) fs.mkdirSync(path.join(home, "cur"), { recursive: true });
+  const children: ReturnType<typeof spawn>[] = [];
+  const workIn = async (cwd: string) => {
+    const child = spawn("sh", ["-c", "echo ready; exec sleep 30"], { cwd, stdio: ["ignore", "pipe", "inherit"] });
+    children.push(child);
+    await new Promise((r) => child.stdout?.once("data", r));
+    return child;
+  };
+  try {
+    const [second, third] = [await workIn(homes[1]), await workIn(homes[2])];
+    let scan = OpenFiles.scan();
+    assert.equal(scan.holderUnder(homes[0]), null, "u is not u-2 nor u.x");
+    assert.equal(scan.holderUnder(homes[1])?.pid, second.pid);
+    assert.equal(scan.holderUnder(homes[2])?.pid, third.pid);
+    // Its own holder is found past the siblings that sort between "u" and "u/".
+    const first = await workIn(path.join(homes[0], "cur"));
+    scan = OpenFiles.scan();
+    assert.equal(scan.holderUnder(homes[0])?.pid, first.pid);
+  } finally {
+    for (const child of children) child.kill();
+  }
+});
+
 test("a descriptor this process holds does not make a Maildir busy", () => {
   const dir = tempDir();
   const fd = fs.openSync(path.join(dir, "open"), "w");
