@@ -63,12 +63,12 @@ export class OpenFiles {
     return new OpenFiles(held, procRoot, Date.now());
   }
 
-  /** The position of the first held path not below `path`. */
-  private lowerBound(path: string): number {
+  /** The position of the first held path not below `bound`. */
+  private lowerBound(bound: string): number {
     let [lo, hi] = [0, this.held.length];
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.held[mid].path < path) lo = mid + 1;
+      if (this.held[mid].path < bound) lo = mid + 1;
       else hi = mid;
     }
     return lo;
