@@ -100,8 +100,10 @@ export class Journal {
     private readonly opts: { durable: boolean; readonly?: boolean },
   ) {
     const file = path.join(maildir, JOURNAL_FILE);
-    assertPlainDbFiles(file);
-    if (!opts.readonly) {
+    if (opts.readonly) assertPlainDbFiles(file);
+    else {
+      // prepareDbFile refuses symlinks after the image is linked: a link never follows one
+      // nor replaces any name, so nothing was written through one.
       const owner = maildirOwner(maildir);
       this.fromImage = createFromImage(maildir, owner);
       prepareDbFile(file, owner);
