@@ -121,12 +121,15 @@ async function migrateRun(label, mbox, extra = [], outDir = work) {
 
 const haveMb2md = spawnSync("sh", ["-c", "command -v mb2md"], { encoding: "utf8" }).status === 0;
 
+/** The message files mb2md wrote into a Maildir (new/ and cur/). */
+const messagesIn = (maildir) => ["new", "cur"].reduce((n, sub) => n + (fs.existsSync(path.join(maildir, sub)) ? fs.readdirSync(path.join(maildir, sub)).length : 0), 0);
+
 async function mb2mdRun(mbox, outDir = work) {
   const dest = outputDir(outDir, "mb2md-out");
   fs.rmSync(dest, { recursive: true, force: true });
   dropCaches();
   const r = await timed("mb2md", ["-s", mbox, "-d", dest]);
-  const count = ["new", "cur"].reduce((n, sub) => n + (fs.existsSync(path.join(dest, sub)) ? fs.readdirSync(path.join(dest, sub)).length : 0), 0);
+  const count = messagesIn(dest);
   const mb = fs.statSync(mbox).size / 1048576;
   console.log(`mb2md     ${"(no fsync)".padEnd(22)} ${String(count).padStart(6)} msgs ${fmt(mb, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(count / r.seconds, 0).padStart(6)} msg/s  ${fmt(mb / r.seconds).padStart(6)} MB/s  peak RSS ${fmt(r.peakMb, 0)} MB`);
   removeOutput(dest);
@@ -174,7 +177,7 @@ async function smallMb2md(outDir) {
   // mb2md takes one mbox a run; -s is read relative to $HOME unless absolute (spool is).
   const r = await timed("sh", ["-c", 'for f in "$1"/*; do mb2md -s "$f" -d "$2/${f##*/}" >/dev/null || exit 1; done', "sh", spool, dest]);
   const users = fs.readdirSync(dest);
-  const count = users.reduce((n, u) => n + ["new", "cur"].reduce((m, sub) => m + (fs.existsSync(path.join(dest, u, sub)) ? fs.readdirSync(path.join(dest, u, sub)).length : 0), 0), 0);
+  const count = users.reduce((n, u) => n + messagesIn(path.join(dest, u)), 0);
   console.log(`mb2md     ${`${users.length} runs (no fsync)`.padEnd(22)} ${String(count).padStart(6)} msgs ${fmt(spoolBytes() / 1048576, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(users.length / r.seconds, 0).padStart(6)} mailboxes/s`);
   removeOutput(dest);
   return r.seconds;
