@@ -214,3 +214,30 @@ test("with a descriptor table of 64, messages held open give way to files named 
   assert.equal(v.status, 0, v.stdout);
   assert.deepEqual(fs.readdirSync(path.join(md5path(root, "lena"), "tmp")), []);
 });
+
+test("linked through /proc/self/fd (a run as a user on Linux before 6.10), or named in tmp/ where that is missing: every message lands exactly, and a rerun adds nothing", () => {
+  const dir = tempDir();
+  const lf = realMessages("lf").map((m) => m.bytes);
+  const built = buildMbox(Array.from({ length: 90 }, (_, i) => lf[i % lf.length]), "mboxrd");
+  for (const [user, fdDir] of [
+    ["viaproc", "/proc/self/fd"],
+    ["noproc", path.join(dir, "no-such-dir")],
+  ]) {
+    const src = path.join(dir, user);
+    fs.writeFileSync(src, built.mbox);
+    const root = path.join(dir, "root");
+    const env = { MAILSTORE_FD_DIR: fdDir };
+    const r = mailstore(["migrate", "--root", root, "--no-progress", src], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const maildir = md5path(root, user);
+    const got = maildirMessages(maildir);
+    assert.equal(got.length, built.expected.length, user);
+    got.forEach((m, i) => assert.ok(m.bytes.equals(built.expected[i]), `${user} message ${i}`));
+    assert.ok(fs.statSync(path.join(maildir, "mailstore-journal.sqlite")).size > 0, `${user}: the journal was made`);
+    assert.deepEqual(fs.readdirSync(path.join(maildir, "tmp")), [], `${user}: nothing left in tmp/`);
+    const again = mailstore(["migrate", "--root", root, "--no-progress", "--json", src], { env });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).totals.messages, 0, `${user}: a rerun adds nothing`);
+    assert.equal(mailstore(["verify", "--root", root, src]).status, 0, user);
+  }
+});
