@@ -46,6 +46,7 @@ function describe(r: VerifyResult): string {
   const what = `${r.user}${r.folder === "INBOX" ? "" : ` (${r.folder})`}`;
   if (r.status === "ok") return `ok       ${what}: ${r.sourceMessages} messages match (${r.target})`;
   const lines = [`DIFFERS  ${what}: ${r.source} vs ${r.target}: ${r.missing.length} missing, ${r.extra.length} extra, ${r.different.length} different`];
+  if (r.sourceChangedAt !== undefined) lines.push(`  the source changed since it was migrated, from byte ${r.sourceChangedAt}: messages from there are matched by content`);
   for (const m of r.missing.slice(0, LIST_LIMIT)) lines.push(`  missing   message ${m.message} (byte ${m.offset} of the source)`);
   for (const d of r.different.slice(0, LIST_LIMIT)) lines.push(`  different message ${d.message} (byte ${d.offset}) -> ${d.file}`);
   for (const e of r.extra.slice(0, LIST_LIMIT)) lines.push(`  extra     ${e}`);

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { baseOf } from "../maildir/names.js";
@@ -23,11 +23,17 @@ export interface VerifyResult {
   extra: string[];
   /** Source messages whose journaled file holds other bytes. */
   different: Array<{ message: number; offset: number; file: string }>;
+  /**
+   * Where the source stops being what was migrated from it (the first journaled message whose
+   * bytes up to its end changed, or the source's end if it lost its last ones): from there,
+   * messages are matched by content only. Absent while it is unchanged (or only grew).
+   */
+  sourceChangedAt?: number;
   seconds: number;
   error?: string;
 }
 
-/** A source message the journal pairs with no file: matched by content afterwards. */
+/** A source message the journal does not pair with a file (or no longer can): matched by content afterwards. */
 interface Leftover {
   seq: number;
   offset: number;
@@ -89,9 +95,9 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
       else for (const row of rows) otherSources.add(baseOf(row.name));
     }
     let row = ours?.next();
-    const journaledBase = (seq: number) => {
+    const journaled = (seq: number) => {
       while (ours && row && !row.done && row.value.seq < seq) row = ours.next();
-      return row && !row.done && row.value.seq === seq ? baseOf(row.value.name) : undefined;
+      return row && !row.done && row.value.seq === seq ? row.value : undefined;
     };
 
     const leftovers: Leftover[] = [];
@@ -106,28 +112,43 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
         let end: ContentEnd;
         if (next.message.pseudo) end = drain(content);
         else {
-          const base = journaledBase(seq);
-          // Taken out of the listing either way: compared now, or looked up again at the end.
-          const file = base === undefined || otherSources.has(base) ? undefined : files.take(base);
+          const journaledRow = journaled(seq);
+          const base = journaledRow && baseOf(journaledRow.name);
+          const file = base === undefined || otherSources.has(base) ? undefined : files.get(base);
           const fileFd = file ? openIfPresent(path.join(folderDir, relOf(file))) : null;
+          const { offset } = next.message;
+          // The journal's pairing holds while the source is, up to this message's end, what was
+          // migrated from it (the row's CRC is of every byte before that end). Once it is not (a
+          // POP3 client deleted a message since), a file of other bytes proves nothing: it
+          // stays in the listing and the message is matched by content, so a lost message
+          // shows as one extra file instead of every later message as different.
+          const pairingHolds = (e: ContentEnd) => journaledRow?.offset === offset && journaledRow.end === e.end && journaledRow.crc === e.crc;
           if (file && fileFd !== null) {
             const compared = compareWithFile(fileFd, content);
             end = compared.end;
-            if (!compared.same) result.different.push({ message: seq + 1, offset: next.message.offset, file: relOf(file) });
+            if (compared.digest === undefined) files.delete(file.base);
+            else if (pairingHolds(end)) {
+              files.delete(file.base);
+              result.different.push({ message: seq + 1, offset, file: relOf(file) });
+            } else leftovers.push({ seq, offset, digest: compared.digest });
           } else {
             const hash = createHash("sha256");
             end = drain(content, (piece) => hash.update(piece));
-            const leftover = { seq, offset: next.message.offset, digest: hash.digest("base64") };
+            const leftover = { seq, offset, digest: hash.digest("base64") };
             // Renamed since the listing (a mail client read or flagged it): looked up again at the end.
-            if (file) renamed.push({ ...leftover, base: file.base });
-            else leftovers.push(leftover);
+            if (file && pairingHolds(end)) {
+              files.delete(file.base);
+              renamed.push({ ...leftover, base: file.base });
+            } else leftovers.push(leftover);
           }
+          if (journaledRow && result.sourceChangedAt === undefined && !pairingHolds(end)) result.sourceChangedAt = offset;
           seq++;
         }
         progress(end.end - position, 1);
         position = end.end;
       }
       result.sourceMessages = seq;
+      if (result.sourceChangedAt === undefined && journaled(seq)) result.sourceChangedAt = position;
     } finally {
       fs.closeSync(fd);
     }
@@ -167,24 +188,43 @@ function openIfPresent(file: string): number | null {
   }
 }
 
-/** Reads a message to its end, comparing it with the bytes of a file (open on `fd`, closed here) as it goes. */
-function compareWithFile(fd: number, content: Content): { same: boolean; end: ContentEnd } {
+/**
+ * Reads a message to its end, comparing it with the bytes of a file (open on `fd`, closed
+ * here) as it goes. Where they differ, the message's digest (for matchByContent): the bytes
+ * before the first piece that differed are the file's, read again, and the rest are hashed
+ * as they come, so a message that matches costs no digest.
+ */
+function compareWithFile(fd: number, content: Content): { digest?: string; end: ContentEnd } {
   try {
     let at = 0;
-    let same = true;
+    let hash: Hash | null = null;
     const end = drain(content, (piece) => {
-      for (let done = 0; same && done < piece.length; ) {
+      for (let done = 0; !hash && done < piece.length; ) {
         const got = fs.readSync(fd, scratch, 0, Math.min(scratch.length, piece.length - done), at + done);
-        same = got > 0 && scratch.subarray(0, got).equals(piece.subarray(done, done + got));
+        if (got === 0 || !scratch.subarray(0, got).equals(piece.subarray(done, done + got))) hash = hashOfPrefix(fd, at);
         done += got;
       }
+      hash?.update(piece);
       at += piece.length;
     });
     // The file must end where the message does.
-    return { same: same && fs.readSync(fd, scratch, 0, 1, at) === 0, end };
+    if (!hash && fs.readSync(fd, scratch, 0, 1, at) !== 0) hash = hashOfPrefix(fd, at);
+    return { digest: hash ? (hash as Hash).digest("base64") : undefined, end };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** A SHA-256 fed the first `length` bytes of the file open on `fd`. */
+function hashOfPrefix(fd: number, length: number): Hash {
+  const hash = createHash("sha256");
+  for (let at = 0; at < length; ) {
+    const got = fs.readSync(fd, scratch, 0, Math.min(scratch.length, length - at), at);
+    if (got === 0) throw new Error("a message file shrank while it was compared");
+    hash.update(scratch.subarray(0, got));
+    at += got;
+  }
+  return hash;
 }
 
 /**

@@ -241,3 +241,25 @@ test("linked through /proc/self/fd (a run as a user on Linux before 6.10), or na
     assert.equal(mailstore(["verify", "--root", root, src]).status, 0, user);
   }
 });
+
+test("a source a POP3 client emptied of its first message since the migration: migrate refuses it untouched, verify shows that one file as extra and says where the source changed", () => {
+  const dir = tempDir();
+  const src = path.join(dir, "nora");
+  const msgs = realMessages("lf", 6).map((m) => m.bytes);
+  fs.writeFileSync(src, buildMbox(msgs, "mboxrd").mbox);
+  const root = path.join(dir, "root");
+  assert.equal(mailstore(["migrate", "--root", root, "--no-progress", src]).status, 0);
+  const first = maildirMessages(md5path(root, "nora")).find((m) => m.bytes.equals(buildMbox(msgs.slice(0, 1), "mboxrd").expected[0]));
+  assert.ok(first);
+  const shrunk = buildMbox(msgs.slice(1), "mboxrd").mbox;
+  fs.writeFileSync(src, shrunk);
+  const again = mailstore(["migrate", "--root", root, "--no-progress", src]);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /nora: .*changed since 6 message\(s\) were migrated/);
+  assert.ok(fs.readFileSync(src).equals(shrunk), "the source is untouched");
+  const v = mailstore(["verify", "--root", root, src]);
+  assert.equal(v.status, 1);
+  assert.match(v.stdout, /0 missing, 1 extra, 0 different/);
+  assert.match(v.stdout, /the source changed since it was migrated, from byte 0/);
+  assert.match(v.stdout, new RegExp(`extra +${first.sub}/${first.name.replace(/[.,:]/g, "\\$&")}`));
+});

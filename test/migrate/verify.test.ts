@@ -110,3 +110,43 @@ test("a file a mail client renames (or expunges) while verify runs is found agai
   assert.deepEqual(v.different.map((d) => [d.message, d.file]), [[5, `cur/${fifth.name.split(":")[0]}:2,F`]]);
   assert.deepEqual(v.extra, []);
 });
+
+test("a source that lost messages since its migration (a POP3 client deleted them) shows their files as extra, not every later message as different", async () => {
+  const { root, source, maildir, expected } = await migrated("iris", 7);
+  const files = maildirMessages(maildir);
+  const relOfMessage = (i: number) => {
+    const f = files.find((file) => file.bytes.equals(expected[i])) as { sub: string; name: string };
+    return `${f.sub}/${f.name}`;
+  };
+  // The first and the fifth go from the mbox; the rest move up.
+  fs.writeFileSync(source, buildMbox([1, 2, 3, 5, 6].map((i) => expected[i]), "mboxrd").mbox);
+  const v = await verifyMailbox({ source, user: "iris" }, testOptions(root));
+  assert.equal(v.status, "differs");
+  assert.deepEqual([v.missing, v.different, v.sourceMessages, v.maildirMessages], [[], [], 5, 7]);
+  assert.deepEqual(v.extra, [relOfMessage(0), relOfMessage(4)].sort());
+  assert.equal(v.sourceChangedAt, 0, "its first message is another now");
+
+  // The last file changed as well: the journal's pairing no longer holds there (the source
+  // moved), so its message has no file of its bytes (missing) and the file is no message's.
+  fs.appendFileSync(path.join(maildir, relOfMessage(6)), "tampered\n");
+  const changed = await verifyMailbox({ source, user: "iris" }, testOptions(root));
+  assert.deepEqual(changed.missing.map((m) => m.message), [5]);
+  assert.deepEqual(changed.different, []);
+  assert.deepEqual(changed.extra, [relOfMessage(0), relOfMessage(4), relOfMessage(6)].sort());
+
+  // Back as migrated (a source that only grew keeps its pairing): the changed file is
+  // different again, named with its message.
+  fs.writeFileSync(source, buildMbox([...expected, expected[2]], "mboxrd").mbox);
+  const grown = await verifyMailbox({ source, user: "iris" }, testOptions(root));
+  assert.deepEqual(grown.different.map((d) => [d.message, d.file]), [[7, relOfMessage(6)]]);
+  assert.deepEqual(grown.missing.map((m) => m.message), [8], "the message added since is not migrated yet");
+  assert.deepEqual(grown.extra, []);
+  assert.equal(grown.sourceChangedAt, undefined, "a source that grew has not changed");
+
+  // Cut after its sixth message: the journal holds more than the source has.
+  const six = buildMbox(expected.slice(0, 6), "mboxrd").mbox;
+  fs.writeFileSync(source, six);
+  const cut = await verifyMailbox({ source, user: "iris" }, testOptions(root));
+  assert.equal(cut.sourceChangedAt, six.length);
+  assert.deepEqual([cut.missing, cut.different, cut.extra], [[], [], [relOfMessage(6)]]);
+});
