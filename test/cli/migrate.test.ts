@@ -256,6 +256,7 @@ test("a source a POP3 client emptied of its first message since the migration: m
   const again = mailstore(["migrate", "--root", root, "--no-progress", src]);
   assert.equal(again.status, 1);
   assert.match(again.stderr, /nora: .*changed since 6 message\(s\) were migrated/);
+  assert.ok(again.stderr.includes(`move ${md5path(root, "nora")} aside first`), "the way out it names is the Maildir, not the journal alone");
   assert.ok(fs.readFileSync(src).equals(shrunk), "the source is untouched");
   const v = mailstore(["verify", "--root", root, src]);
   assert.equal(v.status, 1);
