@@ -248,9 +248,23 @@ function compareRenamed(folderDir: string, renamed: Array<Leftover & { base: str
 function matchByContent(folderDir: string, leftovers: Leftover[], files: MessageListing, otherSources: Set<string>, result: VerifyResult): void {
   if (leftovers.length === 0) return;
   const byDigest = new Map<string, string[]>();
+  let now: MessageListing | undefined;
   for (const file of files.values()) {
     if (otherSources.has(file.base)) continue;
-    const digest = sha256OfFile(path.join(folderDir, relOf(file)), "base64");
+    let digest: string;
+    try {
+      digest = sha256OfFile(path.join(folderDir, relOf(file)), "base64");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      // Renamed since the listing (a mail client read or flagged it), or expunged: read
+      // under its name now, if it still has one.
+      const renamed = (now ??= messageFiles(folderDir)).get(file.base);
+      if (!renamed) {
+        files.delete(file.base);
+        continue;
+      }
+      digest = sha256OfFile(path.join(folderDir, relOf(renamed)), "base64");
+    }
     byDigest.set(digest, [...(byDigest.get(digest) ?? []), file.base]);
   }
   for (const msg of leftovers) {

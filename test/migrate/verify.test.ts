@@ -150,3 +150,25 @@ test("a source that lost messages since its migration (a POP3 client deleted the
   assert.equal(cut.sourceChangedAt, six.length);
   assert.deepEqual([cut.missing, cut.different, cut.extra], [[], [], [relOfMessage(6)]]);
 });
+
+test("past a change in the source, a file a mail client renames or expunges while verify runs is matched under its new name, or its message is missing; verify does not fail", async () => {
+  const { root, source, maildir, expected } = await migrated("jack", 6);
+  const files = maildirMessages(maildir);
+  const fileOfMessage = (i: number) => files.find((f) => f.bytes.equals(expected[i])) as { sub: string; name: string };
+  fs.writeFileSync(source, buildMbox(expected.slice(1), "mboxrd").mbox);
+  const [fourth, fifth] = [fileOfMessage(3), fileOfMessage(4)];
+  let messages = 0;
+  const progress = (_bytes: number, n: number) => {
+    messages += n;
+    if (messages !== 2 || n === 0) return;
+    fs.renameSync(fileOf(maildir, fourth), path.join(maildir, "cur", `${fourth.name.split(":")[0]}:2,S`));
+    fs.unlinkSync(fileOf(maildir, fifth));
+  };
+  const v = await verifyMailbox({ source, user: "jack" }, testOptions(root), progress);
+  assert.equal(v.error, undefined);
+  assert.equal(v.sourceChangedAt, 0);
+  assert.deepEqual(v.missing.map((m) => m.message), [4], "the expunged fifth message, fourth in the source now");
+  assert.deepEqual(v.different, []);
+  const first = fileOfMessage(0);
+  assert.deepEqual(v.extra, [`${first.sub}/${first.name}`]);
+});
