@@ -5,7 +5,19 @@ import { FolderWriter, type StagedMessage } from "../../src/maildir/delivery.js"
 const staged = (tmpName: string, subdir: "new" | "cur", finalName: string): StagedMessage => ({ tmpName, subdir, finalName, fd: -1 });
 
 /** This process's open descriptors. */
-const openDescriptors = () => fs.readdirSync("/proc/self/fd").length;
+/**
+ * This process's open descriptors of files under `dir` (an unnamed one reads
+ * "<dir>/tmp/#<inode> (deleted)"): only the scenario's own, whatever else the process (the
+ * test runner, tsx's loader) opens or closes meanwhile.
+ */
+export const openDescriptors = (dir: string) =>
+  fs.readdirSync("/proc/self/fd").filter((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${dir}/`);
+    } catch {
+      return false;
+    }
+  }).length;
 
 /**
  * Writes a group of messages into a fresh Maildir folder at `dir` and publishes them; then
@@ -16,7 +28,7 @@ const openDescriptors = () => fs.readdirSync("/proc/self/fd").length;
  */
 export async function deliveryScenario(dir: string, named = false): Promise<string> {
   for (const sub of ["cur", "new", "tmp"]) fs.mkdirSync(path.join(dir, sub), { recursive: true });
-  const descriptorsBefore = openDescriptors();
+  const descriptorsBefore = openDescriptors(dir);
   const writer = new FolderWriter(dir, { sync: "durable", unnamed: !named });
   const probeLeft = fs.readdirSync(path.join(dir, "tmp"));
   const when = new Date("2008-09-18T17:03:04Z");
@@ -60,6 +72,6 @@ export async function deliveryScenario(dir: string, named = false): Promise<stri
     replace,
     taken: fs.readFileSync(path.join(dir, "cur", "taken:2,S"), "utf8"),
     tmp: fs.readdirSync(path.join(dir, "tmp")).sort(),
-    leakedDescriptors: openDescriptors() - descriptorsBefore,
+    leakedDescriptors: openDescriptors(dir) - descriptorsBefore,
   });
 }

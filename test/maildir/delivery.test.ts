@@ -5,7 +5,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { FolderWriter } from "../../src/maildir/delivery.js";
 import { nativeAddon } from "../../src/util/native.js";
-import { deliveryScenario } from "../helpers/delivery-scenario.js";
+import { deliveryScenario, openDescriptors } from "../helpers/delivery-scenario.js";
 import { REPO, tempDir } from "../helpers/mbox.js";
 
 test("delivery writes whole groups exactly, sets mtimes, never replaces a file and leaks no descriptor: unnamed, named and fs fallback alike", async () => {
@@ -70,13 +70,13 @@ test("an unnamed group that fails part-way closes every descriptor it opened", a
   for (const sub of ["cur", "new", "tmp"]) fs.mkdirSync(path.join(dir, sub));
   const writer = new FolderWriter(dir, { sync: "durable" });
   assert.equal(writer.unnamed, true, "O_TMPFILE works where the tests run");
-  const before = fs.readdirSync("/proc/self/fd").length;
+  const before = openDescriptors(dir);
   const group = ["x", "y", "z"].map((name) => ({ tmpName: name, finalName: name, subdir: "new" as const, fd: -1 }));
   // The second file's time cannot be set (NaN): the job fails there.
   const failed = writer.writeGroup(group.map((staged, i) => ({ staged, pieces: [Buffer.from(`message ${i}\n`)], mtime: new Date(i === 1 ? NaN : 0) })));
   await assert.rejects(failed, (err: NodeJS.ErrnoException) => err.code === "EINVAL" && err.message.includes(path.join(dir, "tmp", "y")));
   assert.deepEqual(group.map((m) => m.fd), [-1, -1, -1], "no descriptor handed out");
-  assert.equal(fs.readdirSync("/proc/self/fd").length, before, "the first file's descriptor was closed");
+  assert.equal(openDescriptors(dir), before, "the first file's descriptor was closed");
   assert.deepEqual(fs.readdirSync(path.join(dir, "tmp")), []);
 });
 
