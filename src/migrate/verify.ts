@@ -209,7 +209,8 @@ function compareWithFile(fd: number, content: Content): { digest?: string; end: 
     });
     // The file must end where the message does.
     if (!hash && fs.readSync(fd, scratch, 0, 1, at) !== 0) hash = hashOfPrefix(fd, at);
-    return { digest: hash ? (hash as Hash).digest("base64") : undefined, end };
+    // (TypeScript does not see the callback's assignments: hash is not always null here.)
+    return { digest: (hash as Hash | null)?.digest("base64"), end };
   } finally {
     fs.closeSync(fd);
   }

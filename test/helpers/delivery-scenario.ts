@@ -4,7 +4,6 @@ import { FolderWriter, type StagedMessage } from "../../src/maildir/delivery.js"
 
 const staged = (tmpName: string, subdir: "new" | "cur", finalName: string): StagedMessage => ({ tmpName, subdir, finalName, fd: -1 });
 
-/** This process's open descriptors. */
 /**
  * This process's open descriptors of files under `dir` (an unnamed one reads
  * "<dir>/tmp/#<inode> (deleted)"): only the scenario's own, whatever else the process (the

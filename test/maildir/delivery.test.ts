@@ -31,7 +31,7 @@ test("delivery writes whole groups exactly, sets mtimes, never replaces a file a
   const named = { ...common, held: [false, false, false], rewrite: "EEXIST (names the file)", tmp: ["d", "e"] };
   assert.deepEqual(JSON.parse(await deliveryScenario(tempDir(), true)), named);
   const helper = JSON.stringify(path.join(REPO, "test", "helpers", "delivery-scenario.ts"));
-  const inProcess = (env: Record<string, string>) => {
+  const inChild = (env: Record<string, string>) => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "-e", `import(${helper}).then((m) => m.deliveryScenario(${JSON.stringify(tempDir())})).then(console.log)`], {
       encoding: "utf8",
       env: { ...process.env, ...env },
@@ -41,13 +41,13 @@ test("delivery writes whole groups exactly, sets mtimes, never replaces a file a
     return JSON.parse(r.stdout);
   };
   // The same in a process without the native addon: fs callbacks, link() + unlink().
-  assert.deepEqual(inProcess({ MAILSTORE_NO_NATIVE: "1" }), named);
+  assert.deepEqual(inChild({ MAILSTORE_NO_NATIVE: "1" }), named);
   // Unnamed files linked through /proc/self/fd/N, as on Linux before 6.10 for a run without
   // CAP_DAC_READ_SEARCH: the same results, a taken name refused all the same.
-  assert.deepEqual(inProcess({ MAILSTORE_FD_DIR: "/proc/self/fd" }), unnamed);
+  assert.deepEqual(inChild({ MAILSTORE_FD_DIR: "/proc/self/fd" }), unnamed);
   // Where that directory is missing (no /proc in a container), the probe finds unnamed files
   // cannot be linked, and files are named in tmp/ instead.
-  assert.deepEqual(inProcess({ MAILSTORE_FD_DIR: "/nonexistent/fd" }), named);
+  assert.deepEqual(inChild({ MAILSTORE_FD_DIR: "/nonexistent/fd" }), named);
 });
 
 test("linkNewFile creates a file whole (0600, flushed, then named), and never over one that exists", () => {
