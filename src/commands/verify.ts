@@ -47,6 +47,7 @@ function describe(r: VerifyResult): string {
   if (r.status === "ok") return `ok       ${what}: ${r.sourceMessages} messages match (${r.target})`;
   const lines = [`DIFFERS  ${what}: ${r.source} vs ${r.target}: ${r.missing.length} missing, ${r.extra.length} extra, ${r.different.length} different`];
   if (r.sourceChangedAt !== undefined) lines.push(`  the source changed since it was migrated, from byte ${r.sourceChangedAt}: messages from there are matched by content`);
+  if (r.notYetMigrated) lines.push(`  ${r.notYetMigrated} of the missing are past what was migrated (mail delivered to the source since, or a run not finished): mailstore migrate adds them`);
   for (const m of r.missing.slice(0, LIST_LIMIT)) lines.push(`  missing   message ${m.message} (byte ${m.offset} of the source)`);
   for (const d of r.different.slice(0, LIST_LIMIT)) lines.push(`  different message ${d.message} (byte ${d.offset}) -> ${d.file}`);
   for (const e of r.extra.slice(0, LIST_LIMIT)) lines.push(`  extra     ${e}`);

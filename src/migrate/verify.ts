@@ -29,6 +29,11 @@ export interface VerifyResult {
    * messages are matched by content only. Absent while it is unchanged (or only grew).
    */
   sourceChangedAt?: number;
+  /**
+   * Of the missing messages, those past what was migrated from an otherwise unchanged source:
+   * mail delivered to it since, or a migration not finished. The next migrate adds them.
+   */
+  notYetMigrated?: number;
   seconds: number;
   error?: string;
 }
@@ -102,6 +107,8 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
 
     const leftovers: Leftover[] = [];
     const renamed: Array<Leftover & { base: string }> = [];
+    /** Source messages up to the last one the journal has a row for. */
+    let journaledMessages = 0;
     const fd = openSource(task.source, opts.followSymlinks);
     try {
       const reader = new MboxReader(fd, opts.format);
@@ -142,6 +149,7 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
             } else leftovers.push(leftover);
           }
           if (journaledRow && result.sourceChangedAt === undefined && !pairingHolds(end)) result.sourceChangedAt = offset;
+          if (journaledRow) journaledMessages = seq + 1;
           seq++;
         }
         progress(end.end - position, 1);
@@ -157,6 +165,8 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
     // In source order, whichever pass found them.
     result.missing.sort((a, b) => a.message - b.message);
     result.different.sort((a, b) => a.message - b.message);
+    const pastJournal = result.missing.filter((m) => m.message > journaledMessages).length;
+    if (ours && result.sourceChangedAt === undefined && pastJournal > 0) result.notYetMigrated = pastJournal;
     result.extra = [...files.values()].filter((f) => !otherSources.has(f.base)).map(relOf).sort();
   } finally {
     journal?.close();

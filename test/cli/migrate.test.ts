@@ -264,3 +264,21 @@ test("a source a POP3 client emptied of its first message since the migration: m
   assert.match(v.stdout, /the source changed since it was migrated, from byte 0/);
   assert.match(v.stdout, new RegExp(`extra +${first.sub}/${first.name.replace(/[.,:]/g, "\\$&")}`));
 });
+
+test("verify after new mail reached the source says the missing messages are past what was migrated; the next migrate adds just those", () => {
+  const dir = tempDir();
+  const src = path.join(dir, "olga");
+  const msgs = realMessages("lf", 5).map((m) => m.bytes);
+  fs.writeFileSync(src, buildMbox(msgs.slice(0, 3), "mboxrd").mbox);
+  const root = path.join(dir, "root");
+  assert.equal(mailstore(["migrate", "--root", root, "--no-progress", src]).status, 0);
+  fs.writeFileSync(src, buildMbox(msgs, "mboxrd").mbox);
+  const v = mailstore(["verify", "--root", root, src]);
+  assert.equal(v.status, 1);
+  assert.match(v.stdout, /2 missing, 0 extra, 0 different/);
+  assert.match(v.stdout, /2 of the missing are past what was migrated .*: mailstore migrate adds them/);
+  assert.doesNotMatch(v.stdout, /source changed/);
+  const again = mailstore(["migrate", "--root", root, "--no-progress", "--json", src]);
+  assert.equal(JSON.parse(again.stdout).totals.messages, 2);
+  assert.equal(mailstore(["verify", "--root", root, src]).status, 0);
+});

@@ -34,6 +34,7 @@ test("verify names missing, extra and different messages", async () => {
   assert.deepEqual(v.missing.map((m) => m.message), [2]);
   assert.deepEqual(v.different.map((d) => d.message), [3]);
   assert.deepEqual(v.extra, ["new/1.dup.host"]);
+  assert.equal(v.notYetMigrated, undefined, "a message lost from the Maildir is no message not migrated yet");
 });
 
 test("verify compares bytes: one byte changed in place, or one cut off, is a difference; flags changed since are not", async () => {
@@ -125,6 +126,7 @@ test("a source that lost messages since its migration (a POP3 client deleted the
   assert.deepEqual([v.missing, v.different, v.sourceMessages, v.maildirMessages], [[], [], 5, 7]);
   assert.deepEqual(v.extra, [relOfMessage(0), relOfMessage(4)].sort());
   assert.equal(v.sourceChangedAt, 0, "its first message is another now");
+  assert.equal(v.notYetMigrated, undefined);
 
   // The last file changed as well: the journal's pairing no longer holds there (the source
   // moved), so its message has no file of its bytes (missing) and the file is no message's.
@@ -140,6 +142,7 @@ test("a source that lost messages since its migration (a POP3 client deleted the
   const grown = await verifyMailbox({ source, user: "iris" }, testOptions(root));
   assert.deepEqual(grown.different.map((d) => [d.message, d.file]), [[7, relOfMessage(6)]]);
   assert.deepEqual(grown.missing.map((m) => m.message), [8], "the message added since is not migrated yet");
+  assert.equal(grown.notYetMigrated, 1);
   assert.deepEqual(grown.extra, []);
   assert.equal(grown.sourceChangedAt, undefined, "a source that grew has not changed");
 
