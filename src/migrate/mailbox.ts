@@ -166,7 +166,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       if (last) {
         if (last.end > st.size || crcOfPrefix(fd, last.end) !== last.crc) {
           throw new SourceChangedError(
-            `changed since ${result.previous} message(s) were migrated from it (the first ${last.end} bytes are no longer the same); refusing to continue. mailstore verify shows what differs. To migrate the user again from scratch, move ${maildir} aside first: without its journal a run would deliver every message again beside the copies already there`,
+            `changed since ${result.previous} message(s) were migrated from it (the first ${last.end} bytes are no longer the same); refusing to continue. mailstore verify shows what differs. To migrate the user again from scratch, move ${maildir} aside first (without its journal a run would deliver every message again beside the copies already there), or migrate the source into a folder of its own (--folder NAME)`,
           );
         }
         from = last.end;

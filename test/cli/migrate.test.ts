@@ -263,6 +263,12 @@ test("a source a POP3 client emptied of its first message since the migration: m
   assert.match(v.stdout, /0 missing, 1 extra, 0 different/);
   assert.match(v.stdout, /the source changed since it was migrated, from byte 0/);
   assert.match(v.stdout, new RegExp(`extra +${first.sub}/${first.name.replace(/[.,:]/g, "\\$&")}`));
+  // The way out that keeps the Maildir as it is: the source into a folder of its own.
+  const own = mailstore(["migrate", "--root", root, "--no-progress", "--folder", "Old-mail", src]);
+  assert.equal(own.status, 0, own.stderr);
+  assert.equal(maildirMessages(path.join(md5path(root, "nora"), ".Old-mail")).length, 5);
+  assert.equal(maildirMessages(md5path(root, "nora")).length, 6, "the INBOX is untouched");
+  assert.equal(mailstore(["verify", "--root", root, "--folder", "Old-mail", src]).status, 0);
 });
 
 test("verify after new mail reached the source says the missing messages are past what was migrated; the next migrate adds just those", () => {
