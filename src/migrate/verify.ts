@@ -167,7 +167,7 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
     result.different.sort((a, b) => a.message - b.message);
     const pastJournal = result.missing.filter((m) => m.message > journaledMessages).length;
     if (ours && result.sourceChangedAt === undefined && pastJournal > 0) result.notYetMigrated = pastJournal;
-    result.extra = [...files.values()].filter((f) => !otherSources.has(f.base)).map(relOf).sort();
+    result.extra = asNamedNow(folderDir, [...files.values()].filter((f) => !otherSources.has(f.base))).map(relOf).sort();
   } finally {
     journal?.close();
   }
@@ -236,6 +236,23 @@ function hashOfPrefix(fd: number, length: number): Hash {
     at += got;
   }
   return hash;
+}
+
+/**
+ * The files under the names they have now: a mail client may have renamed one (flags) or
+ * expunged it since the folder was listed. The folder is listed again only if one is gone.
+ */
+function asNamedNow(folderDir: string, listed: MessageFile[]): MessageFile[] {
+  let now: MessageListing | undefined;
+  const named: MessageFile[] = [];
+  for (const file of listed) {
+    if (fs.existsSync(path.join(folderDir, relOf(file)))) named.push(file);
+    else {
+      const renamed = (now ??= messageFiles(folderDir)).get(file.base);
+      if (renamed) named.push(renamed);
+    }
+  }
+  return named;
 }
 
 /**
