@@ -23,7 +23,8 @@ export function isLockFileName(name: string): boolean {
 
 /**
  * Mailboxes to work on: each argument is a file, or a glob pattern when it names no file;
- * --from-list adds "path user [folder]" lines (# starts a comment). A glob never yields
+ * --from-list adds "path user [folder]" lines (tab-separated where a field holds a space; a
+ * "#" at the start or after white space starts a comment). A glob never yields
  * lock files (isLockFileName) nor symlinks.
  */
 export function resolveTasks(args: string[], opts: { user?: string; folder?: string; fromList?: string }): MailboxTask[] {
@@ -74,10 +75,13 @@ function readList(file: string): MailboxTask[] {
   }
   const tasks: MailboxTask[] = [];
   text.split("\n").forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, "").trim();
+    // A comment starts a line or follows white space: a "#" inside a path or name is kept.
+    const line = raw.replace(/(^|\s)#.*$/, "").trim();
     if (line === "") return;
-    const fields = line.split(/\s+/);
-    if (fields.length < 2 || fields.length > 3) throw new UsageError(`${file}:${i + 1}: expected "path user [folder]", got ${JSON.stringify(raw)}`);
+    // Tab-separated where a line has a tab, so that paths and folder names may hold spaces
+    // ("Sent Items"); else any white space separates.
+    const fields = line.includes("\t") ? line.split(/\t+/).map((f) => f.trim()) : line.split(/\s+/);
+    if (fields.length < 2 || fields.length > 3) throw new UsageError(`${file}:${i + 1}: expected "path user [folder]" (tab-separated if a field holds a space), got ${JSON.stringify(raw)}`);
     tasks.push({ source: fields[0], user: fields[1], folder: fields[2] });
   });
   return tasks;

@@ -154,19 +154,23 @@ test("--from-list and --folder place mail in users' folders; dry run writes noth
   const b = path.join(dir, "b.mbox");
   fs.writeFileSync(a, buildMbox(realMessages("lf", 2).map((m) => m.bytes), "mboxrd").mbox);
   fs.writeFileSync(b, buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+  const c = path.join(dir, "Sent Items.mbox");
+  fs.writeFileSync(c, buildMbox(realMessages("lf", 4).map((m) => m.bytes), "mboxrd").mbox);
   const list = path.join(dir, "list");
-  fs.writeFileSync(list, `# path user folder\n${a} judy\n${b} judy Sent\n`);
+  fs.writeFileSync(list, `# path user folder\n${a} judy\n${b} judy Sent\n${c}\tjudy\tSent Items\n`);
   const root = path.join(dir, "root");
   const dry = mailstore(["migrate", "--root", root, "--dry-run", "--from-list", list]);
   assert.equal(dry.status, 0, dry.stderr);
-  assert.match(dry.stdout, /would migrate 5 messages/);
+  assert.match(dry.stdout, /would migrate 9 messages/);
   assert.equal(fs.existsSync(root), false);
   const r = mailstore(["migrate", "--root", root, "--from-list", list]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(maildirMessages(md5path(root, "judy")).length, 2);
   assert.equal(maildirMessages(path.join(md5path(root, "judy"), ".Sent")).length, 3);
+  assert.equal(maildirMessages(path.join(md5path(root, "judy"), ".Sent Items")).length, 4);
   const again = mailstore(["migrate", "--root", root, "--json", "--from-list", list]);
-  assert.deepEqual(JSON.parse(again.stdout).mailboxes.map((m: { status: string }) => m.status), ["unchanged", "unchanged"]);
+  assert.deepEqual(JSON.parse(again.stdout).mailboxes.map((m: { status: string }) => m.status), ["unchanged", "unchanged", "unchanged"]);
+  assert.equal(mailstore(["verify", "--root", root, "--from-list", list]).status, 0);
 });
 
 test("a disk that fills mid-delivery fails that mailbox alone, leaves only whole messages and its source untouched; the rerun completes it", (t) => {

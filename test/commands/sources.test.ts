@@ -37,3 +37,28 @@ test("lock file names: dot files, dotlocks and hitching posts; mailbox names wit
   for (const name of [".lk12345", "alice.lock", "alice.lock.host.5f2a3b1c.00001234", ".alice.lock.vm.1.ab"]) assert.equal(isLockFileName(name), true, name);
   for (const name of ["alice", "lockhart", "alice.locke", "block", "sherlock"]) assert.equal(isLockFileName(name), false, name);
 });
+
+test("--from-list: white space separates, tabs where a path or folder holds a space; a comment starts a line or follows white space", () => {
+  const dir = tempDir();
+  const list = path.join(dir, "list");
+  fs.writeFileSync(
+    list,
+    [
+      "# path user folder",
+      "/var/mail/alice alice",
+      "/home/bob/mail/sent bob Sent   # saved by mutt",
+      "/home/carol/Mail/Sent Items.mbox\tcarol\tSent Items\r",
+      "\t/home/dan/mail/#inbox#\tdan\t",
+      "",
+    ].join("\n"),
+  );
+  assert.deepEqual(resolveTasks([], { fromList: list }), [
+    { source: "/var/mail/alice", user: "alice", folder: undefined },
+    { source: "/home/bob/mail/sent", user: "bob", folder: "Sent" },
+    { source: "/home/carol/Mail/Sent Items.mbox", user: "carol", folder: "Sent Items" },
+    { source: "/home/dan/mail/#inbox#", user: "dan", folder: undefined },
+  ]);
+  // Spaces where tabs were meant: too many fields, refused with the line named.
+  fs.writeFileSync(list, "/home/carol/Mail/Sent Items.mbox carol Sent Items\n");
+  assert.throws(() => resolveTasks([], { fromList: list }), /list:1: expected "path user \[folder\]" \(tab-separated if a field holds a space\)/);
+});
