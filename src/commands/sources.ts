@@ -13,13 +13,16 @@ const glob = () => require("fast-glob") as typeof import("fast-glob");
  * Whether a name in a mail spool belongs to a delivery agent's locking rather than to a
  * mailbox: a dot file (the temporary lock files of Dovecot, liblockfile and mailstore itself
  * are hidden), a `<mbox>.lock` dotlock, or Exim's "hitching post", the uniquely named file it
- * links to the dotlock while taking it (`<mbox>.lock.<host>.<time>.<pid>`). Such a file comes
- * and goes within a delivery; taken for a mailbox, it would fail as one, or worse, leave an
- * empty Maildir for a user named after it.
+ * links to the dotlock while taking it (`<mbox>.lock.<host>.<time>.<pid>`), or procmail's
+ * (`_<pid>.<time>.<host>` in its own base-64 digits, such as `_7IB.5TNBrB.mail`). Such a file
+ * comes and goes within a delivery; taken for a mailbox, it would fail as one, or worse, leave
+ * an empty Maildir for a user named after it.
  */
 export function isLockFileName(name: string): boolean {
-  return name.startsWith(".") || name.endsWith(".lock") || name.includes(".lock.");
+  return name.startsWith(".") || name.endsWith(".lock") || name.includes(".lock.") || PROCMAIL_HITCHING_POST.test(name);
 }
+
+const PROCMAIL_HITCHING_POST = /^_[-\w]+\.[-\w]+\../;
 
 /**
  * Mailboxes to work on: each argument is a file, or a glob pattern when it names no file;
