@@ -28,7 +28,7 @@ const PROCMAIL_HITCHING_POST = /^_[-\w]+\.[-\w]+\../;
  * Mailboxes to work on: each argument is a file, or a glob pattern when it names no file;
  * --from-list adds "path user [folder]" lines (tab-separated where a field holds a space; a
  * "#" at the start or after white space starts a comment). A glob never yields
- * lock files (isLockFileName) nor symlinks.
+ * lock files (isLockFileName, isMuttHitchingPost) nor symlinks.
  */
 export function resolveTasks(args: string[], opts: { user?: string; folder?: string; fromList?: string }): MailboxTask[] {
   const tasks: MailboxTask[] = [];
@@ -45,24 +45,47 @@ export function resolveTasks(args: string[], opts: { user?: string; folder?: str
   return tasks;
 }
 
+const MUTT_HITCHING_POST = /^.+\.[^.].*\.\d+$/;
+
+/**
+ * Whether the file is mutt_dotlock's hitching post for a mailbox beside it: an empty file
+ * named `<mbox>.<host>.<pid>` (as it made `alice.vm.9624` for `alice` here, seen with strace),
+ * which lives while mutt takes the dotlock. Only an empty file is passed over, so no mail is
+ * ever left out on its name alone: a mailbox named like that that holds mail is taken.
+ */
+export function isMuttHitchingPost(file: string): boolean {
+  const name = path.basename(file);
+  if (!MUTT_HITCHING_POST.test(name)) return false;
+  if (fs.lstatSync(file, { throwIfNoEntry: false })?.size !== 0) return false;
+  const dir = path.dirname(file);
+  for (let dot = name.indexOf("."); dot > 0; dot = name.indexOf(".", dot + 1)) {
+    if (fs.lstatSync(path.join(dir, name.slice(0, dot)), { throwIfNoEntry: false })?.isFile()) return true;
+  }
+  return false;
+}
+
+const isMailboxFile = (file: string) => !isLockFileName(path.basename(file)) && !isMuttHitchingPost(file);
+
 /** Regular files (never symlinks, never lock files) matching a pattern; a usage error when none does. */
 export function globFiles(pattern: string): string[] {
-  const matches = glob().sync(pattern, { onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false }).filter((f) => !isLockFileName(path.basename(f))).sort();
+  const matches = glob().sync(pattern, { onlyFiles: true, followSymbolicLinks: false, dot: false, absolute: false }).filter(isMailboxFile).sort();
   if (matches.length === 0) throw new UsageError(`no file matches ${pattern}`);
   return matches;
 }
 
 /**
  * mbox files named by a directory (its regular files, not descending) or a glob pattern,
- * skipping lock files (isLockFileName): the spool as `mailstore report --mbox` sees it.
+ * skipping lock files (isLockFileName, isMuttHitchingPost): the spool as `mailstore report
+ * --mbox` sees it.
  */
 export function mboxFiles(spec: string): string[] {
   const st = fs.lstatSync(spec, { throwIfNoEntry: false });
   if (st?.isDirectory()) {
     return fs
       .readdirSync(spec, { withFileTypes: true })
-      .filter((e) => e.isFile() && !isLockFileName(e.name))
+      .filter((e) => e.isFile())
       .map((e) => path.join(spec, e.name))
+      .filter(isMailboxFile)
       .sort();
   }
   if (st?.isFile()) return [spec];

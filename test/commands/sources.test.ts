@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { globFiles, isLockFileName, mboxFiles, resolveTasks } from "../../src/commands/sources.js";
+import { globFiles, isLockFileName, isMuttHitchingPost, mboxFiles, resolveTasks } from "../../src/commands/sources.js";
 import { tempDir } from "../helpers/mbox.js";
 
 /** A spool caught mid-delivery: two mailboxes, and the lock files of several delivery agents. */
@@ -18,6 +18,8 @@ function spoolWithLocks(): string {
     "_-LB.EUNBrB.mail.example.org", // procmail's again, a digit its base 64 has and a dotted host
   ];
   for (const name of locks) fs.writeFileSync(path.join(spool, name), "4242\n");
+  // mutt_dotlock's, empty (it made "alice.vm.9624" for "alice" on this machine, seen with strace).
+  fs.writeFileSync(path.join(spool, "bob.mail.example.org.9624"), "");
   fs.symlinkSync("alice", path.join(spool, "carol"));
   return spool;
 }
@@ -64,4 +66,16 @@ test("--from-list: white space separates, tabs where a path or folder holds a sp
   // Spaces where tabs were meant: too many fields, refused with the line named.
   fs.writeFileSync(list, "/home/carol/Mail/Sent Items.mbox carol Sent Items\n");
   assert.throws(() => resolveTasks([], { fromList: list }), /list:1: expected "path user \[folder\]" \(tab-separated if a field holds a space\)/);
+});
+
+test("only an empty file beside its mailbox passes for mutt_dotlock's hitching post: one holding mail, or with no mailbox beside it, is a mailbox", () => {
+  const spool = spoolWithLocks();
+  const mail = "From a@b Thu Sep 18 17:00:04 2008\nSubject: x\n\nbody\n";
+  fs.writeFileSync(path.join(spool, "alice.old.1"), mail);
+  fs.writeFileSync(path.join(spool, "zed.vm.77"), "");
+  assert.deepEqual(mboxFiles(spool).map((f) => path.basename(f)), ["alice", "alice.old.1", "bob", "zed.vm.77"]);
+  assert.deepEqual(globFiles(path.join(spool, "*")).map((f) => path.basename(f)), ["alice", "alice.old.1", "bob", "zed.vm.77"]);
+  assert.equal(isMuttHitchingPost(path.join(spool, "bob.mail.example.org.9624")), true);
+  fs.writeFileSync(path.join(spool, "bob.mail.example.org.9624"), mail);
+  assert.equal(isMuttHitchingPost(path.join(spool, "bob.mail.example.org.9624")), false, "it holds mail now");
 });
