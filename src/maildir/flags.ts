@@ -4,6 +4,7 @@ import { headerValuesOf } from "../util/rfc5322.js";
  * Maildir flags from the mbox bookkeeping headers (see docs/flags.md):
  *   Status R → S (seen);  X-Status A → R (replied), F → F (flagged), D → T (trashed), T → D (draft).
  * Status O ("old": the client has seen it arrive) puts a message in cur/ even without flags.
+ * Thunderbird keeps its own, X-Mozilla-Status (and -Status2, and its tags in X-Mozilla-Keys).
  */
 export interface MboxFlags {
   /** Maildir flag letters in ASCII order, keywords not included. */
@@ -15,10 +16,25 @@ export interface MboxFlags {
 
 const X_STATUS_MAP: Record<string, string> = { A: "R", F: "F", D: "T", T: "D" };
 // In the order flagsFromHeader takes their values.
-const FIELDS = ["status", "x-status", "x-keywords"];
+const FIELDS = ["status", "x-status", "x-keywords", "x-mozilla-status", "x-mozilla-status2", "x-mozilla-keys"];
+
+/**
+ * Thunderbird's message flags (nsMsgMessageFlags), which it writes in hex: the low 16 bits in
+ * X-Mozilla-Status, the high ones in X-Mozilla-Status2. Expunged is a message deleted but not
+ * yet compacted away: it stays, marked deleted (T), rather than coming back as live mail.
+ */
+const MOZILLA_FLAGS: Array<[number, string]> = [
+  [0x0001, "S"], // Read
+  [0x0002, "R"], // Replied
+  [0x0004, "F"], // Marked
+  [0x0008, "T"], // Expunged
+];
+const MOZILLA_FORWARDED = 0x1000;
+/** New since Thunderbird last showed the folder (X-Mozilla-Status2): stays in new/. */
+const MOZILLA_NEW = 0x10000;
 
 export function flagsFromHeader(header: Buffer): MboxFlags {
-  const [statusValue, xStatus, xKeywords] = headerValuesOf(header, FIELDS, { latin1: true });
+  const [statusValue, xStatus, xKeywords, mozStatus, mozStatus2, mozKeys] = headerValuesOf(header, FIELDS, { latin1: true });
   const letters = new Set<string>();
   const status = statusValue ?? "";
   if (status.includes("R")) letters.add("S");
@@ -26,9 +42,23 @@ export function flagsFromHeader(header: Buffer): MboxFlags {
     const mapped = X_STATUS_MAP[ch];
     if (mapped) letters.add(mapped);
   }
-  const keywords = parseKeywords(xKeywords ?? "");
+  const keywords = parseKeywords(`${xKeywords ?? ""} ${mozKeys ?? ""}`);
+  const mozilla = hexFlags(mozStatus, 4);
+  let seenArrive = status.includes("O");
+  if (mozilla !== null) {
+    for (const [bit, letter] of MOZILLA_FLAGS) if (mozilla & bit) letters.add(letter);
+    if (mozilla & MOZILLA_FORWARDED && !keywords.includes("$Forwarded")) keywords.push("$Forwarded");
+    // Mail Thunderbird has shown is old mail, as with Status: O, unless it marks it new.
+    seenArrive ||= ((hexFlags(mozStatus2, 8) ?? 0) & MOZILLA_NEW) === 0;
+  }
   const flags = [...letters].sort().join("");
-  return { flags, cur: status.includes("O") || flags !== "" || keywords.length > 0, keywords };
+  return { flags, cur: seenArrive || flags !== "" || keywords.length > 0, keywords };
+}
+
+/** A header value of 1 to `digits` hex digits as a number; null if it is absent or not that. */
+function hexFlags(value: string | undefined, digits: number): number | null {
+  const text = value?.trim() ?? "";
+  return text.length > 0 && text.length <= digits && /^[0-9a-fA-F]+$/.test(text) ? Number.parseInt(text, 16) : null;
 }
 
 /** IMAP keyword atoms only: what Dovecot would accept as a keyword name. */

@@ -292,3 +292,25 @@ test("verify after new mail reached the source says the missing messages are pas
   assert.equal(JSON.parse(again.stdout).totals.messages, 2);
   assert.equal(mailstore(["verify", "--root", root, src]).status, 0);
 });
+
+test("a Thunderbird mbox keeps its flags: read, replied, starred, deleted-not-compacted (as trashed), forwarded ($Forwarded) and tags", () => {
+  const dir = tempDir();
+  const src = path.join(dir, "Inbox");
+  const mozilla = ["0001", "0003", "0005", "0009", "1001", "0000"].map((hex, i) => `X-Mozilla-Status: ${hex}\nX-Mozilla-Status2: 00000000\nX-Mozilla-Keys: ${i === 5 ? "$label1" : ""}${" ".repeat(40)}\n`);
+  const built = buildMbox(realMessages("lf", 6).map((m) => m.bytes), "mboxrd", { extraHeaders: mozilla });
+  fs.writeFileSync(src, built.mbox);
+  const root = path.join(dir, "root");
+  const r = mailstore(["migrate", "--root", root, "--user", "tina", "--no-progress", src]);
+  assert.equal(r.status, 0, r.stderr);
+  const maildir = md5path(root, "tina");
+  const got = maildirMessages(maildir);
+  assert.equal(got.length, 6);
+  const infoOf = (i: number) => {
+    const m = got.find((f) => f.bytes.equals(built.expected[i]));
+    return m ? `${m.sub}:${m.name.split(":2,")[1] ?? ""}` : "none";
+  };
+  const keywords = fs.readFileSync(path.join(maildir, "dovecot-keywords"), "utf8");
+  const letter = (name: string) => String.fromCharCode(97 + Number(new RegExp(`^(\\d+) \\${name}$`, "m").exec(keywords)?.[1]));
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map(infoOf), ["cur:S", "cur:RS", "cur:FS", "cur:ST", `cur:S${letter("$Forwarded")}`, `cur:${letter("$label1")}`]);
+  assert.equal(mailstore(["verify", "--root", root, "--user", "tina", src]).status, 0);
+});

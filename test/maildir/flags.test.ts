@@ -24,6 +24,24 @@ test("X-Keywords become keywords, folded or comma separated", () => {
   assert.deepEqual(flags("X-Keywords: $Forwarded Junk,\n NonJunk").keywords, ["$Forwarded", "Junk", "NonJunk"]);
 });
 
+test("Thunderbird's X-Mozilla-Status flags map too: read, replied, marked, expunged (kept, as deleted), forwarded as $Forwarded; its tags become keywords", () => {
+  assert.deepEqual(flags("X-Mozilla-Status: 0001\nX-Mozilla-Status2: 00000000"), { flags: "S", cur: true, keywords: [] });
+  assert.deepEqual(flags("X-Mozilla-Status: 000f"), { flags: "FRST", cur: true, keywords: [] });
+  assert.deepEqual(flags("X-Mozilla-Status: 1001"), { flags: "S", cur: true, keywords: ["$Forwarded"] });
+  // Unread mail Thunderbird has shown is old mail (cur/), as with Status: O; mail it marks
+  // new (X-Mozilla-Status2 0x10000) stays in new/.
+  assert.deepEqual(flags("X-Mozilla-Status: 0000\nX-Mozilla-Status2: 00000000"), { flags: "", cur: true, keywords: [] });
+  assert.deepEqual(flags("X-Mozilla-Status: 0000\nX-Mozilla-Status2: 00010000"), { flags: "", cur: false, keywords: [] });
+  // Tags, padded with spaces as Thunderbird writes them, and alongside X-Keywords.
+  assert.deepEqual(flags(`X-Mozilla-Status: 0001\nX-Mozilla-Keys: $label1 work${" ".repeat(70)}\nX-Keywords: Junk`).keywords, ["Junk", "$label1", "work"]);
+  assert.deepEqual(flags("X-Mozilla-Status: 1000\nX-Keywords: $Forwarded").keywords, ["$Forwarded"], "not twice");
+  // With Status and X-Status as well, every flag either gives.
+  assert.deepEqual(flags("Status: O\nX-Status: A\nX-Mozilla-Status: 0004"), { flags: "FR", cur: true, keywords: [] });
+  // A value that is not Thunderbird's hex is no flag at all.
+  assert.deepEqual(flags("X-Mozilla-Status: read"), { flags: "", cur: false, keywords: [] });
+  assert.deepEqual(flags("X-Mozilla-Status: 12345"), { flags: "", cur: false, keywords: [] });
+});
+
 test("info suffix: flags and keyword letters in ASCII order", () => {
   assert.equal(infoSuffix("SF", "ba"), ":2,FSab");
 });
