@@ -4,7 +4,8 @@ import { headerValuesOf } from "../util/rfc5322.js";
  * Maildir flags from the mbox bookkeeping headers (see docs/flags.md):
  *   Status R → S (seen);  X-Status A → R (replied), F → F (flagged), D → T (trashed), T → D (draft).
  * Status O ("old": the client has seen it arrive) puts a message in cur/ even without flags.
- * Thunderbird keeps its own, X-Mozilla-Status (and -Status2, and its tags in X-Mozilla-Keys).
+ * Thunderbird keeps its own, X-Mozilla-Status (and -Status2, and its tags in X-Mozilla-Keys),
+ * and Google Takeout writes X-Gmail-Labels.
  */
 export interface MboxFlags {
   /** Maildir flag letters in ASCII order, keywords not included. */
@@ -16,7 +17,7 @@ export interface MboxFlags {
 
 const X_STATUS_MAP: Record<string, string> = { A: "R", F: "F", D: "T", T: "D" };
 // In the order flagsFromHeader takes their values.
-const FIELDS = ["status", "x-status", "x-keywords", "x-mozilla-status", "x-mozilla-status2", "x-mozilla-keys"];
+const FIELDS = ["status", "x-status", "x-keywords", "x-mozilla-status", "x-mozilla-status2", "x-mozilla-keys", "x-gmail-labels"];
 
 /**
  * Thunderbird's message flags (nsMsgMessageFlags), which it writes in hex: the low 16 bits in
@@ -34,7 +35,7 @@ const MOZILLA_FORWARDED = 0x1000;
 const MOZILLA_NEW = 0x10000;
 
 export function flagsFromHeader(header: Buffer): MboxFlags {
-  const [statusValue, xStatus, xKeywords, mozStatus, mozStatus2, mozKeys] = headerValuesOf(header, FIELDS, { latin1: true });
+  const [statusValue, xStatus, xKeywords, mozStatus, mozStatus2, mozKeys, gmailLabels] = headerValuesOf(header, FIELDS, { latin1: true });
   const letters = new Set<string>();
   const status = statusValue ?? "";
   if (status.includes("R")) letters.add("S");
@@ -51,8 +52,30 @@ export function flagsFromHeader(header: Buffer): MboxFlags {
     // Mail Thunderbird has shown is old mail, as with Status: O, unless it marks it new.
     seenArrive ||= ((hexFlags(mozStatus2, 8) ?? 0) & MOZILLA_NEW) === 0;
   }
+  if (gmailLabels !== undefined) {
+    seenArrive = true;
+    addGmailLabels(gmailLabels, letters, keywords);
+  }
   const flags = [...letters].sort().join("");
   return { flags, cur: seenArrive || flags !== "" || keywords.length > 0, keywords };
+}
+
+/**
+ * Google Takeout's X-Gmail-Labels (comma-separated): a message without the Unread label has
+ * been read; Starred is flagged; a keyword an IMAP client set is kept as the label
+ * IMAP_<keyword> (IMAP_$Forwarded). Other labels are Gmail's folders and categories, not flags.
+ * A Takeout message counts as seen arriving: unread mail there is not new mail.
+ */
+function addGmailLabels(value: string, letters: Set<string>, keywords: string[]): void {
+  const labels = value.split(",").map((label) => label.trim());
+  if (!labels.includes("Unread")) letters.add("S");
+  if (labels.includes("Starred")) letters.add("F");
+  for (const label of labels) {
+    if (!label.startsWith("IMAP_")) continue;
+    const keyword = label.slice("IMAP_".length);
+    // Only a label that is one IMAP atom whole: "IMAP_a b" is no keyword.
+    if (parseKeywords(keyword)[0] === keyword && !keywords.includes(keyword)) keywords.push(keyword);
+  }
 }
 
 /** A header value of 1 to `digits` hex digits as a number; null if it is absent or not that. */

@@ -293,24 +293,40 @@ test("verify after new mail reached the source says the missing messages are pas
   assert.equal(mailstore(["verify", "--root", root, src]).status, 0);
 });
 
-test("a Thunderbird mbox keeps its flags: read, replied, starred, deleted-not-compacted (as trashed), forwarded ($Forwarded) and tags", () => {
+/**
+ * Migrates the messages, each with its extra header lines, as one user's mbox with the built
+ * CLI; returns where each message landed, as "<subdir>:<flags after :2,>", and the paths.
+ */
+function migrateWithHeaders(user: string, extraHeaders: string[]): { landed: string[]; maildir: string; root: string; src: string } {
   const dir = tempDir();
-  const src = path.join(dir, "Inbox");
-  const mozilla = ["0001", "0003", "0005", "0009", "1001", "0000"].map((hex, i) => `X-Mozilla-Status: ${hex}\nX-Mozilla-Status2: 00000000\nX-Mozilla-Keys: ${i === 5 ? "$label1" : ""}${" ".repeat(40)}\n`);
-  const built = buildMbox(realMessages("lf", 6).map((m) => m.bytes), "mboxrd", { extraHeaders: mozilla });
+  const src = path.join(dir, `${user}.mbox`);
+  const built = buildMbox(realMessages("lf", extraHeaders.length).map((m) => m.bytes), "mboxrd", { extraHeaders });
   fs.writeFileSync(src, built.mbox);
   const root = path.join(dir, "root");
-  const r = mailstore(["migrate", "--root", root, "--user", "tina", "--no-progress", src]);
+  const r = mailstore(["migrate", "--root", root, "--user", user, "--no-progress", src]);
   assert.equal(r.status, 0, r.stderr);
-  const maildir = md5path(root, "tina");
+  const maildir = md5path(root, user);
   const got = maildirMessages(maildir);
-  assert.equal(got.length, 6);
-  const infoOf = (i: number) => {
-    const m = got.find((f) => f.bytes.equals(built.expected[i]));
+  assert.equal(got.length, extraHeaders.length);
+  const landed = built.expected.map((bytes) => {
+    const m = got.find((f) => f.bytes.equals(bytes));
     return m ? `${m.sub}:${m.name.split(":2,")[1] ?? ""}` : "none";
-  };
+  });
+  return { landed, maildir, root, src };
+}
+
+test("a Thunderbird mbox keeps its flags: read, replied, starred, deleted-not-compacted (as trashed), forwarded ($Forwarded) and tags", () => {
+  const mozilla = ["0001", "0003", "0005", "0009", "1001", "0000"].map((hex, i) => `X-Mozilla-Status: ${hex}\nX-Mozilla-Status2: 00000000\nX-Mozilla-Keys: ${i === 5 ? "$label1" : ""}${" ".repeat(40)}\n`);
+  const { landed, maildir, root, src } = migrateWithHeaders("tina", mozilla);
   const keywords = fs.readFileSync(path.join(maildir, "dovecot-keywords"), "utf8");
   const letter = (name: string) => String.fromCharCode(97 + Number(new RegExp(`^(\\d+) \\${name}$`, "m").exec(keywords)?.[1]));
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map(infoOf), ["cur:S", "cur:RS", "cur:FS", "cur:ST", `cur:S${letter("$Forwarded")}`, `cur:${letter("$label1")}`]);
+  assert.deepEqual(landed, ["cur:S", "cur:RS", "cur:FS", "cur:ST", `cur:S${letter("$Forwarded")}`, `cur:${letter("$label1")}`]);
   assert.equal(mailstore(["verify", "--root", root, "--user", "tina", src]).status, 0);
+});
+
+test("a Google Takeout mbox keeps read and starred state, and IMAP keywords kept as labels", () => {
+  const labels = ["Inbox,Opened", "Inbox,Unread", "Archived,Starred,Opened", "Sent,Opened,IMAP_$Forwarded"].map((l) => `X-GM-THRID: 1590000000000000000\nX-Gmail-Labels: ${l}\n`);
+  const { landed, maildir } = migrateWithHeaders("gina", labels);
+  assert.match(fs.readFileSync(path.join(maildir, "dovecot-keywords"), "utf8"), /^0 \$Forwarded$/m);
+  assert.deepEqual(landed, ["cur:S", "cur:", "cur:FS", "cur:Sa"]);
 });

@@ -42,6 +42,14 @@ test("Thunderbird's X-Mozilla-Status flags map too: read, replied, marked, expun
   assert.deepEqual(flags("X-Mozilla-Status: 12345"), { flags: "", cur: false, keywords: [] });
 });
 
+test("Google Takeout's X-Gmail-Labels: read unless Unread, Starred flagged, IMAP_ labels as keywords; folders and categories are no flags", () => {
+  assert.deepEqual(flags("X-Gmail-Labels: Inbox,Opened,Category Personal"), { flags: "S", cur: true, keywords: [] });
+  assert.deepEqual(flags("X-Gmail-Labels: Inbox,Unread"), { flags: "", cur: true, keywords: [] }, "unread, but not new mail");
+  assert.deepEqual(flags("X-Gmail-Labels: Archived,Starred,Important"), { flags: "FS", cur: true, keywords: [] });
+  assert.deepEqual(flags("X-Gmail-Labels: Inbox,Opened,IMAP_$Forwarded,IMAP_Junk,IMAP_a b, Trash"), { flags: "S", cur: true, keywords: ["$Forwarded", "Junk"] });
+  assert.deepEqual(flags("X-Gmail-Labels: Unread,IMAP_$Forwarded\nX-Keywords: $Forwarded").keywords, ["$Forwarded"], "not twice");
+});
+
 test("info suffix: flags and keyword letters in ASCII order", () => {
   assert.equal(infoSuffix("SF", "ba"), ":2,FSab");
 });
