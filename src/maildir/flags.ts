@@ -48,7 +48,7 @@ export function flagsFromHeader(header: Buffer): MboxFlags {
   let seenArrive = status.includes("O");
   if (mozilla !== null) {
     for (const [bit, letter] of MOZILLA_FLAGS) if (mozilla & bit) letters.add(letter);
-    if (mozilla & MOZILLA_FORWARDED && !keywords.includes("$Forwarded")) keywords.push("$Forwarded");
+    if ((mozilla & MOZILLA_FORWARDED) !== 0 && !keywords.includes("$Forwarded")) keywords.push("$Forwarded");
     // Mail Thunderbird has shown is old mail, as with Status: O, unless it marks it new.
     seenArrive ||= ((hexFlags(mozStatus2, 8) ?? 0) & MOZILLA_NEW) === 0;
   }
