@@ -160,14 +160,15 @@ function compare(task: MailboxTask, opts: MigrateOptions, maildir: string, folde
     } finally {
       fs.closeSync(fd);
     }
-    compareRenamed(folderDir, renamed, result);
-    matchByContent(folderDir, leftovers, files, otherSources, result);
+    const now = new ListingNow(folderDir);
+    compareRenamed(folderDir, renamed, now, result);
+    matchByContent(folderDir, leftovers, files, otherSources, now, result);
     // In source order, whichever pass found them.
     result.missing.sort((a, b) => a.message - b.message);
     result.different.sort((a, b) => a.message - b.message);
     const pastJournal = result.missing.filter((m) => m.message > journaledMessages).length;
     if (ours && result.sourceChangedAt === undefined && pastJournal > 0) result.notYetMigrated = pastJournal;
-    result.extra = asNamedNow(folderDir, [...files.values()].filter((f) => !otherSources.has(f.base))).map(relOf).sort();
+    result.extra = asNamedNow(folderDir, [...files.values()].filter((f) => !otherSources.has(f.base)), now).map(relOf).sort();
   } finally {
     journal?.close();
   }
@@ -239,16 +240,31 @@ function hashOfPrefix(fd: number, length: number): Hash {
 }
 
 /**
+ * The folder listed again, once, by the first pass after the source's that finds a file
+ * renamed (a mail client read or flagged it) or gone since the first listing; the passes
+ * after it look up theirs in the same listing.
+ */
+class ListingNow {
+  private listing: MessageListing | undefined;
+
+  constructor(private readonly folderDir: string) {}
+
+  get(base: string): MessageFile | undefined {
+    this.listing ??= messageFiles(this.folderDir);
+    return this.listing.get(base);
+  }
+}
+
+/**
  * The files under the names they have now: a mail client may have renamed one (flags) or
  * expunged it since the folder was listed. The folder is listed again only if one is gone.
  */
-function asNamedNow(folderDir: string, listed: MessageFile[]): MessageFile[] {
-  let now: MessageListing | undefined;
+function asNamedNow(folderDir: string, listed: MessageFile[], now: ListingNow): MessageFile[] {
   const named: MessageFile[] = [];
   for (const file of listed) {
     if (fs.existsSync(path.join(folderDir, relOf(file)))) named.push(file);
     else {
-      const renamed = (now ??= messageFiles(folderDir)).get(file.base);
+      const renamed = now.get(file.base);
       if (renamed) named.push(renamed);
     }
   }
@@ -257,11 +273,9 @@ function asNamedNow(folderDir: string, listed: MessageFile[]): MessageFile[] {
 
 /**
  * Messages whose file was renamed (or removed) between the listing and their turn: found by
- * base name in a listing taken now, and compared by digest; gone, they are missing.
+ * base name in the folder as listed now, and compared by digest; gone, they are missing.
  */
-function compareRenamed(folderDir: string, renamed: Array<Leftover & { base: string }>, result: VerifyResult): void {
-  if (renamed.length === 0) return;
-  const now = messageFiles(folderDir);
+function compareRenamed(folderDir: string, renamed: Array<Leftover & { base: string }>, now: ListingNow, result: VerifyResult): void {
   for (const msg of renamed) {
     const file = now.get(msg.base);
     if (!file) result.missing.push({ message: msg.seq + 1, offset: msg.offset });
@@ -273,10 +287,9 @@ function compareRenamed(folderDir: string, renamed: Array<Leftover & { base: str
  * Pairs the messages the journal did not with the files left, by content; what finds no file
  * is missing. The files left are read only if some message is still unpaired.
  */
-function matchByContent(folderDir: string, leftovers: Leftover[], files: MessageListing, otherSources: Set<string>, result: VerifyResult): void {
+function matchByContent(folderDir: string, leftovers: Leftover[], files: MessageListing, otherSources: Set<string>, now: ListingNow, result: VerifyResult): void {
   if (leftovers.length === 0) return;
   const byDigest = new Map<string, string[]>();
-  let now: MessageListing | undefined;
   for (const file of files.values()) {
     if (otherSources.has(file.base)) continue;
     let digest: string;
@@ -286,7 +299,7 @@ function matchByContent(folderDir: string, leftovers: Leftover[], files: Message
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
       // Renamed since the listing (a mail client read or flagged it), or expunged: read
       // under its name now, if it still has one.
-      const renamed = (now ??= messageFiles(folderDir)).get(file.base);
+      const renamed = now.get(file.base);
       if (!renamed) {
         files.delete(file.base);
         continue;
