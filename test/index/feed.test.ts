@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import type { FedMessage } from "../../src/index/appender.js";
+import { SharedSlot, unpackRows } from "../../src/index/feed.js";
 import { mailstore } from "../helpers/cli.js";
 import { dumpIndex, indexAndRescan } from "../helpers/index-dump.js";
 import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
@@ -12,12 +14,13 @@ test("the index migrate fills while delivering is the one a scan of the Maildir 
   const dir = tempDir();
   const root = path.join(dir, "root");
   const lf = realMessages("lf").map((m) => m.bytes);
-  // 2,600 real messages (three journal batches, so three hand-overs), some with mbox flags.
-  const many = Array.from({ length: 2600 }, (_, i) => lf[i % lf.length]);
+  // 4,600 real messages (journal batches of 1,000, so five hand-overs in the first run: more
+  // than the feed's shared slots, which are then reused), some with mbox flags.
+  const many = Array.from({ length: 4600 }, (_, i) => lf[i % lf.length]);
   const flags = many.map((_, i) => (i % 7 === 0 ? "Status: RO\nX-Status: AF\nX-Keywords: $Forwarded work\n" : i % 5 === 0 ? "Status: O\n" : ""));
   const full = buildMbox(many, "mboxrd", { extraHeaders: flags }).mbox;
-  // The source first holds 1,500 messages; it grows to all of them before the second run.
-  const cut = full.indexOf("\nFrom sender1500@") + 1;
+  // The source first holds 4,100 messages; it grows to all of them before the second run.
+  const cut = full.indexOf("\nFrom sender4100@") + 1;
   const rita = path.join(dir, "rita");
   fs.writeFileSync(rita, full.subarray(0, cut));
   const crlf = path.join(dir, "sam");
@@ -50,7 +53,7 @@ test("the index migrate fills while delivering is the one a scan of the Maildir 
     assert.deepEqual(kept, rescanned, `${user}: the fed index differs from a scan`);
   }
   const rows = (dumpIndex(maildir) as { folders: Array<{ name: string; messages: number }> }).folders;
-  assert.deepEqual(rows.map((f) => [f.name, f.messages]), [["Archive", 60], ["INBOX", 2601]]);
+  assert.deepEqual(rows.map((f) => [f.name, f.messages]), [["Archive", 60], ["INBOX", 4601]]);
 });
 
 test("a small source is indexed by a scan after delivery, a large one while delivering", () => {
@@ -111,4 +114,27 @@ test("message files without a readable header are counted in migrate's warnings,
     assert.equal(m.indexedBy, user === "yuri" ? "delivery" : "scan");
     assert.deepEqual(m.warnings, ["2 message file(s) in the Maildir unreadable or without a header; indexed with what could be read"], user);
   }
+});
+
+test("a batch crosses to the feed thread whole through a reused slot, whatever the batch before it held", () => {
+  const lf = realMessages("lf").map((m) => m.bytes);
+  const batch = (from: number, count: number): FedMessage[] =>
+    Array.from({ length: count }, (_, i) => {
+      const bytes = lf[(from + i) % lf.length];
+      const header = bytes.subarray(0, bytes.indexOf("\n\n") + 1);
+      return { name: `${1700000000 + i}.M${from + i}P1.host,S=${bytes.length}:2,S`, subdir: i % 2 ? "cur" : "new", size: bytes.length, received: 1700000000000 + i * 1000, header };
+    });
+  const slot = new SharedSlot();
+  // A large batch, then smaller ones: each unpacks to exactly its own rows, nothing of the one before.
+  for (const rows of [batch(0, 120), batch(7, 3), batch(50, 1), batch(3, 60)]) {
+    const packed = slot.pack(rows);
+    const back = unpackRows(packed);
+    assert.deepEqual(
+      back.map((r) => ({ ...r, header: Buffer.from(r.header).toString("latin1") })),
+      rows.map((r) => ({ ...r, header: Buffer.from(r.header).toString("latin1") })),
+    );
+  }
+  // The memory is reused, not allocated again for a batch that fits.
+  const first = slot.pack(batch(0, 120)).headers;
+  assert.equal(slot.pack(batch(9, 40)).headers, first);
 });
