@@ -78,10 +78,14 @@ function describe(r: MailboxResult): string {
     case "unchanged":
       return `unchanged  ${what}: ${r.source} -> ${r.target}: already migrated (${r.previous} messages)`;
     case "planned":
-      return `plan       ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)}${r.skippedPseudo ? ", 1 folder-data message skipped" : ""}`;
+      return `plan       ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)}${r.skippedPseudo ? ", 1 folder-data message skipped" : ""}${uidsNote(r)}`;
     default:
-      return `${r.status.padEnd(10)} ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s${r.previous ? ` (after ${r.previous} from earlier runs)` : ""}`;
+      return `${r.status.padEnd(10)} ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s${r.previous ? ` (after ${r.previous} from earlier runs)` : ""}${uidsNote(r)}`;
   }
+}
+
+function uidsNote(r: MailboxResult): string {
+  return r.uids ? `; dovecot-uidlist: ${r.uids.carried} UIDs kept, ${r.uids.renumbered} new` : "";
 }
 
 function crashedResult(task: MailboxTask, error: Error): MailboxResult {

@@ -16,8 +16,8 @@ export interface MboxFlags {
 }
 
 const X_STATUS_MAP: Record<string, string> = { A: "R", F: "F", D: "T", T: "D" };
-// In the order flagsFromHeader takes their values.
-const FIELDS = ["status", "x-status", "x-keywords", "x-mozilla-status", "x-mozilla-status2", "x-mozilla-keys", "x-gmail-labels"];
+/** The header fields flagsFromValues reads, in the order it takes their values. */
+export const FLAG_FIELDS = ["status", "x-status", "x-keywords", "x-mozilla-status", "x-mozilla-status2", "x-mozilla-keys", "x-gmail-labels"];
 
 /**
  * Thunderbird's message flags (nsMsgMessageFlags), which it writes in hex: the low 16 bits in
@@ -35,7 +35,12 @@ const MOZILLA_FORWARDED = 0x1000;
 const MOZILLA_NEW = 0x10000;
 
 export function flagsFromHeader(header: Buffer): MboxFlags {
-  const [statusValue, xStatus, xKeywords, mozStatus, mozStatus2, mozKeys, gmailLabels] = headerValuesOf(header, FIELDS, { latin1: true });
+  return flagsFromValues(headerValuesOf(header, FLAG_FIELDS, { latin1: true }));
+}
+
+/** The flags from the values of FLAG_FIELDS (more may follow them), read in one pass with others a caller needs. */
+export function flagsFromValues(values: (string | undefined)[]): MboxFlags {
+  const [statusValue, xStatus, xKeywords, mozStatus, mozStatus2, mozKeys, gmailLabels] = values;
   const letters = new Set<string>();
   const status = statusValue ?? "";
   if (status.includes("R")) letters.add("S");

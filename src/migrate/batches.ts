@@ -123,9 +123,15 @@ export class Batches<Extra = never> implements WriteProgress {
   }
 
   /** Makes everything added visible, and journals it done with the source (one commit). */
-  async finish(identity: SourceIdentity): Promise<void> {
+  async finish(identity: SourceIdentity, beforeDone?: () => void): Promise<void> {
     await this.cut();
     await this.previous;
+    if (beforeDone) {
+      // What beforeDone reads of the journal includes the last batch: marked done on its own.
+      if (this.unmarked !== null) this.journal.markDone(this.sourceId, this.unmarked);
+      this.unmarked = null;
+      beforeDone();
+    }
     this.journal.finish(this.sourceId, identity, this.unmarked);
     this.unmarked = null;
   }

@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { assertPlainDbFiles, maildirOwner, type Owner, prepareDbFile } from "../maildir/dirs.js";
 import { asWal, imageOf } from "../util/db-image.js";
 import { nativeAddon } from "../util/native.js";
+import type { MessageUids } from "../mbox/imap-uids.js";
 
 /**
  * The per-Maildir migration journal (<maildir>/mailstore-journal.sqlite).
@@ -37,7 +38,8 @@ export interface SourceRow {
   identity: SourceIdentity | null;
 }
 
-export interface MessageRow {
+/** A delivered message; its X-UID, X-UIDL and (first message) folder base are what dovecot-uidlist is written from. */
+export interface MessageRow extends MessageUids {
   seq: number;
   offset: number;
   end: number;
@@ -255,7 +257,7 @@ export class Journal {
     rows.forEach((r, i) => {
       if (r.seq !== first + i) throw new Error(`journal: batch from ${first} is not consecutive at ${r.seq}`);
     });
-    const messages = JSON.stringify(rows.map((r) => [r.offset, r.end, r.crc, r.name, r.subdir, r.size]));
+    const messages = JSON.stringify(rows.map(packRow));
     this.db.prepare("INSERT INTO batches (source_id, first_seq, count, state, messages) VALUES (?, ?, ?, ?, ?)").run(id, first, rows.length, state, messages);
   }
 
@@ -298,14 +300,27 @@ export class Journal {
 
 type Batch = { first_seq: number; messages: string };
 
+/**
+ * A message as a JSON array: offset, end, crc, name, subdir, size, then only where there is
+ * one the X-UID (0: none), the X-UIDL ("": none) and the base [validity, last, fromHeader 1/0].
+ * Older journals' six-field rows read the same; an older mailstore ignores the rest.
+ */
+type PackedRow = [number, number, number, string, "new" | "cur", number, number?, string?, [number, number, number]?];
+
+function packRow(r: MessageRow): PackedRow {
+  const packed: PackedRow = [r.offset, r.end, r.crc, r.name, r.subdir, r.size];
+  if (r.uid === undefined && r.uidl === undefined && r.base === undefined) return packed;
+  packed.push(r.uid ?? 0, r.uidl ?? "");
+  if (r.base) packed.push([r.base.validity, r.base.last, r.base.fromHeader ? 1 : 0]);
+  return packed;
+}
+
 function rowsOf(batch: Batch): MessageRow[] {
-  return (JSON.parse(batch.messages) as Array<[number, number, number, string, "new" | "cur", number]>).map(([offset, end, crc, name, subdir, size], i) => ({
-    seq: batch.first_seq + i,
-    offset,
-    end,
-    crc,
-    name,
-    subdir,
-    size,
-  }));
+  return (JSON.parse(batch.messages) as PackedRow[]).map(([offset, end, crc, name, subdir, size, uid, uidl, base], i) => {
+    const row: MessageRow = { seq: batch.first_seq + i, offset, end, crc, name, subdir, size };
+    if (uid) row.uid = uid;
+    if (uidl) row.uidl = uidl;
+    if (base) row.base = { validity: base[0], last: base[1], fromHeader: base[2] === 1 };
+    return row;
+  });
 }

@@ -6,12 +6,16 @@ import { FolderWriter } from "../maildir/delivery.js";
 import { KeywordTable } from "../maildir/keywords.js";
 import { folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
 import { baseOf, NameGenerator } from "../maildir/names.js";
+import { UidNumbering } from "../maildir/uidlist.js";
 import { type MessageListing, messageFiles } from "../maildir/message-listing.js";
 import { lockSource } from "../mbox/lock.js";
+import { type MessageUids, MboxUids, UID_FIELDS } from "../mbox/imap-uids.js";
 import { MboxReader } from "../mbox/reader.js";
 import { crc32 } from "../util/crc32.js";
 import { openForReading } from "../util/read-file.js";
+import { headerValuesOf } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
+import { carryUids } from "./carry-uids.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
 import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
 import { MessageStep } from "./message-step.js";
@@ -107,8 +111,17 @@ async function runMailbox(task: MailboxTask, opts: MigrateOptions, maildir: stri
 
 function plan(fd: number, opts: MigrateOptions, result: MailboxResult, progress: ProgressFn): void {
   const reader = new MboxReader(fd, opts.format);
+  // What a dovecot-uidlist would carry: counted as the messages pass, none of them kept.
+  const uids = new MboxUids();
+  const numbering = new UidNumbering();
   let last = 0;
   for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
+    if (next.message.pseudo) uids.pseudo(next.message.header);
+    else {
+      const found: MessageUids = {};
+      uids.read(found, headerValuesOf(next.message.header, UID_FIELDS, { latin1: true }), 0, result.messages === 0);
+      numbering.add(found);
+    }
     const content = next.content();
     let bytes = 0;
     let step = content.next();
@@ -123,6 +136,7 @@ function plan(fd: number, opts: MigrateOptions, result: MailboxResult, progress:
     last = step.value.end;
   }
   noteFallbacks(reader, result);
+  if (numbering.carries) result.uids = { validity: numbering.validity, carried: numbering.carried, renumbered: numbering.renumbered };
   result.status = "planned";
 }
 
@@ -199,7 +213,10 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       const cut = step.deliver(next);
       if (cut) await cut;
     }
-    await batches.finish(identity);
+    // A resumed source is looked at again even without new X-UIDs: an earlier run may have
+    // stopped before it wrote the folder's dovecot-uidlist.
+    const uidsToCarry = step.uids.sawAny || result.previous > 0;
+    await batches.finish(identity, uidsToCarry ? () => carryUids(journal, sourceId, folderKey, folderDir, result.previous, result, { owner, flush: opts.sync === "durable" }) : undefined);
     noteFallbacks(reader, result);
     if (keywords.dropped.size > 0) result.warnings.push(`more than 26 keywords: not kept as Maildir flags: ${[...keywords.dropped].join(" ")}`);
     await index?.complete(result);

@@ -1,9 +1,10 @@
 import type { FedMessage } from "../index/appender.js";
 import { headerBlockOf } from "../index/heads.js";
 import type { FolderWriter, StagedMessage } from "../maildir/delivery.js";
-import { flagsFromHeader, infoSuffix } from "../maildir/flags.js";
+import { FLAG_FIELDS, flagsFromValues, infoSuffix } from "../maildir/flags.js";
 import type { KeywordTable } from "../maildir/keywords.js";
 import { finalName, type NameGenerator } from "../maildir/names.js";
+import { MboxUids, UID_FIELDS } from "../mbox/imap-uids.js";
 import type { MboxReader } from "../mbox/reader.js";
 import { headerValuesOf, parseDateHeader } from "../util/rfc5322.js";
 import type { Batches } from "./batches.js";
@@ -14,6 +15,9 @@ import type { MailboxResult, ProgressFn } from "./task.js";
 const WHOLE_LIMIT = 1024 * 1024;
 
 const DATE_FIELD = ["date"];
+/** Flags and IMAP/POP3 identities, read in one pass over the header. */
+export const BOOKKEEPING_FIELDS = [...FLAG_FIELDS, ...UID_FIELDS];
+export const UID_AT = FLAG_FIELDS.length;
 
 /**
  * The received time: the From_ line date, else the Date header, else the source's mtime, in
@@ -40,6 +44,8 @@ export class MessageStep {
   private seq: number;
   /** File offset just past the last message handled. */
   private position: number;
+  /** The source's X-UIDs and X-UIDLs (see carryUids). */
+  readonly uids = new MboxUids();
 
   constructor(
     private readonly ctx: {
@@ -66,6 +72,7 @@ export class MessageStep {
     const { writer, batches, result } = this.ctx;
     const { message } = next;
     if (message.pseudo) {
+      this.uids.pseudo(message.header);
       const content = next.content();
       let step = content.next();
       while (!step.done) step = content.next();
@@ -73,7 +80,8 @@ export class MessageStep {
       this.advance(step.value.end, 0);
       return null;
     }
-    const flags = flagsFromHeader(message.header);
+    const values = headerValuesOf(message.header, BOOKKEEPING_FIELDS, { latin1: true });
+    const flags = flagsFromValues(values);
     const info = flags.cur ? infoSuffix(flags.flags, this.ctx.keywords.letters(flags.keywords)) : null;
     const tmpName = `${this.ctx.tmpPrefix}${this.seq}`;
     const mtime = receivedTime(message.envelope.date, message.header, this.ctx.sourceMtime);
@@ -108,6 +116,7 @@ export class MessageStep {
     const fed: FedMessage | undefined = this.ctx.feeding ? { name, subdir, size, received: mtime.getTime(), header: headerBlockOf(head) } : undefined;
     const staged: StagedMessage = { tmpName, finalName: name, subdir, fd: -1 };
     const row: MessageRow = { seq: this.seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size };
+    this.uids.read(row, values, UID_AT, this.seq === 0);
     // Queued for writing only now, next to add(): a message written is always in the batch,
     // whose failure discards what it holds (an unnamed file's descriptor).
     if (whole) batches.writeWhole({ staged, pieces: head, mtime }, size);

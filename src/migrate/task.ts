@@ -54,6 +54,11 @@ export interface MailboxResult {
   indexed?: boolean;
   /** How: filled while delivering (a large source), or by a scan after it. */
   indexedBy?: "delivery" | "scan";
+  /**
+   * The folder's dovecot-uidlist, written from the source's X-UID/X-IMAPbase/X-UIDL headers:
+   * its UIDVALIDITY, how many messages kept their old UID, how many were given a new one.
+   */
+  uids?: { validity: number; carried: number; renumbered: number };
   error?: string;
 }
 

@@ -61,6 +61,27 @@ function journalShape(file: string): string {
   }
 }
 
+test("a message's X-UID, X-UIDL and its source's base are kept beside it; rows without them stay six fields, as older journals hold", () => {
+  const dir = tempDir();
+  const journal = new Journal(dir, { durable: false });
+  try {
+    const id = journal.start("/var/mail/uw", "INBOX");
+    const withIds: MessageRow[] = [
+      { ...row(0), uid: 4, base: { validity: 1002704010, last: 9, fromHeader: true } },
+      { ...row(1), uidl: "qp5.e4f1" },
+      row(2),
+      { ...row(3), uid: 9, uidl: "UID9" },
+    ];
+    journal.recordPending(id, withIds);
+    journal.markDone(id, 0);
+    assert.deepEqual(journal.delivered(id), withIds);
+    const stored = JSON.parse(journal.db.prepare("SELECT messages FROM batches").pluck().get() as string) as unknown[][];
+    assert.deepEqual(stored.map((r) => r.length), [9, 8, 6, 8]);
+  } finally {
+    journal.close();
+  }
+});
+
 test("a new journal starts as a ready-made empty one (two flushes instead of eight): the same file SQLite would make, never over an existing one", () => {
   const dir = tempDir();
   const identity = { dev: "1", ino: "2", size: "3", mtimeNs: "4", ctimeNs: "5" };

@@ -1,0 +1,156 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { FolderBase, MessageUids } from "../mbox/imap-uids.js";
+import { type Owner, fsyncDir, giveTo } from "./dirs.js";
+
+/**
+ * Dovecot's dovecot-uidlist (version 3), written for a migrated folder so that IMAP clients
+ * keep their UIDs and POP3 clients their UIDLs (see docs/migrate.md, "IMAP UIDs and POP3 UIDLs"):
+ *
+ *   3 V<uidvalidity> N<next uid>
+ *   <uid> [P<pop3 uidl>] :<file name up to its ':2,' info, ",S=<size>" kept, as Dovecot writes it>
+ *
+ * Lines in ascending UID order. Files the list does not name (mail delivered later) get
+ * UIDs from N on when Dovecot next looks at the folder.
+ */
+export const UIDLIST_FILE = "dovecot-uidlist";
+/** Dovecot's own lock, which is also the new file: written whole, then renamed over the list. */
+export const UIDLIST_LOCK = `${UIDLIST_FILE}.lock`;
+/** Dovecot overrides a lock this old (MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT); so does mailstore. */
+const STALE_LOCK_MS = 120_000;
+
+export interface UidSource extends MessageUids {
+  /** The message's file name (only its part before ':2,' is listed). */
+  name: string;
+}
+
+export interface UidlistPlan {
+  /** The file's text, or null when there is nothing to carry over. */
+  text: string | null;
+  validity: number;
+  /** Messages that keep the UID their X-UID gave. */
+  carried: number;
+  /** Messages given a new UID after the last one the old server gave (as Dovecot's mbox code would). */
+  renumbered: number;
+}
+
+/**
+ * UIDs for a folder's messages, given one by one in source order. The first message's base
+ * sets UIDVALIDITY. Dovecot's own mbox rules decide which X-UIDs hold: only under a base read
+ * from a header (an X-UID copied in with a forwarded message means nothing without one), and
+ * only one higher than the UID before it and not above the base's last UID. Every other
+ * message gets the next UID after the last, in order, as Dovecot's mbox code renumbers them.
+ */
+export class UidNumbering {
+  private base: FolderBase | undefined;
+  /** No base on the first message (a journal from before mailstore kept bases): nothing can be carried. */
+  private baseless = false;
+  /** The header's N: the UID the next message would get. */
+  next = 1;
+  private previous = 0;
+  /** Messages that keep the UID their X-UID gave. */
+  carried = 0;
+  /** Messages given a new UID after the last one the old server gave. */
+  renumbered = 0;
+  private uidls = 0;
+
+  /** The message's UID, or null once it is known that nothing can be carried. */
+  add(message: MessageUids): number | null {
+    if (this.baseless) return null;
+    if (!this.base) {
+      if (!message.base) {
+        this.baseless = true;
+        return null;
+      }
+      this.base = message.base;
+      this.next = this.base.last + 1;
+    }
+    const base = this.base;
+    if (message.uidl !== undefined) this.uidls++;
+    if (base.fromHeader && message.uid !== undefined && message.uid > this.previous && message.uid <= base.last) {
+      this.carried++;
+      this.previous = message.uid;
+    } else {
+      this.renumbered++;
+      this.previous = this.next++;
+    }
+    return this.previous;
+  }
+
+  get validity(): number {
+    return this.base?.validity ?? 0;
+  }
+
+  /** Whether a list would carry anything over: an X-UID or an X-UIDL. */
+  get carries(): boolean {
+    return !this.baseless && this.base !== undefined && (this.carried > 0 || this.uidls > 0);
+  }
+}
+
+/** The list for a folder's messages in source order (see UidNumbering); its text is null when it would carry nothing. */
+export function planUidlist(messages: Iterable<UidSource>): UidlistPlan {
+  const numbering = new UidNumbering();
+  const lines: string[] = [];
+  for (const message of messages) {
+    const uid = numbering.add(message);
+    if (uid === null) break;
+    const colon = message.name.indexOf(":");
+    lines.push(`${uid}${message.uidl !== undefined ? ` P${message.uidl}` : ""} :${colon < 0 ? message.name : message.name.slice(0, colon)}\n`);
+  }
+  const { validity, carried, renumbered } = numbering;
+  if (!numbering.carries) return { text: null, validity, carried: 0, renumbered: 0 };
+  return { text: `3 V${validity} N${numbering.next}\n${lines.join("")}`, validity, carried, renumbered };
+}
+
+/** The folder's dovecot-uidlist as it is, or null if there is none. Never through a symlink. */
+export function readUidlist(folderDir: string): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(path.join(folderDir, UIDLIST_FILE), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  try {
+    return fs.readFileSync(fd, "utf8");
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes the list as Dovecot does: the text goes into dovecot-uidlist.lock (created
+ * exclusively, so a Dovecot process holding the lock is never overwritten), which is then
+ * renamed over dovecot-uidlist. A lock older than two minutes is stale and taken over, as
+ * Dovecot does. Throws when the lock is held.
+ */
+export function writeUidlist(folderDir: string, text: string, opts: { owner?: Owner; flush: boolean }): void {
+  const lock = path.join(folderDir, UIDLIST_LOCK);
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+  let fd: number;
+  try {
+    fd = fs.openSync(lock, flags, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    const held = fs.lstatSync(lock);
+    if (!held.isFile() || Date.now() - held.mtimeMs < STALE_LOCK_MS) {
+      throw new Error(`${lock} is held (Dovecot is using the folder?); the messages are delivered, their UIDs not yet: run again once it is gone`);
+    }
+    fs.rmSync(lock);
+    fd = fs.openSync(lock, flags, 0o600);
+  }
+  try {
+    try {
+      fs.writeFileSync(fd, text);
+      giveTo(fd, opts.owner);
+      if (opts.flush) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(lock, path.join(folderDir, UIDLIST_FILE));
+  } catch (err) {
+    fs.rmSync(lock, { force: true });
+    throw err;
+  }
+  if (opts.flush) fsyncDir(folderDir);
+}
