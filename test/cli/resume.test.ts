@@ -23,7 +23,11 @@ test("kill -9 at several moments, then the same command: every message exactly o
   // 4,000 real messages: several journal batches, long enough to be killed mid-way.
   const lf = realMessages("lf").map((m) => m.bytes);
   const msgs = Array.from({ length: 4000 }, (_, i) => lf[i % lf.length]);
-  const built = buildMbox(msgs, "mboxrd");
+  // As Dovecot left it: X-IMAPbase on the first message, an X-UID on each (with gaps where
+  // messages were expunged), so the kills land in the work dovecot-uidlist is written from.
+  const uidOf = (i: number) => 2 * i + 1;
+  const extraHeaders = msgs.map((_, i) => `${i === 0 ? `X-IMAPbase: 1796647924 ${2 * msgs.length + 5}\n` : ""}X-UID: ${uidOf(i)}\n`);
+  const built = buildMbox(msgs, "mboxrd", { extraHeaders });
   fs.writeFileSync(src, built.mbox);
   const root = path.join(dir, "root");
   const maildir = userMaildir(root, "kate");
@@ -56,6 +60,18 @@ test("kill -9 at several moments, then the same command: every message exactly o
   const v = mailstore(["verify", "--root", root, src]);
   assert.equal(v.status, 0, v.stdout);
   assert.equal(mailstore(args).stdout.includes("already migrated"), true);
+  // The UIDs survive the kills: one line per file, each the UID its own X-UID gave.
+  const [header, ...lines] = fs.readFileSync(path.join(maildir, "dovecot-uidlist"), "utf8").trimEnd().split("\n");
+  assert.equal(header, `3 V1796647924 N${2 * msgs.length + 6}`);
+  const byBase = new Map(files.map((file) => [path.basename(file).split(":")[0], file]));
+  assert.equal(lines.length, msgs.length);
+  lines.forEach((line, i) => {
+    const [uid, name] = line.split(" :");
+    assert.equal(Number(uid), uidOf(i), line);
+    const file = byBase.get(name);
+    assert.ok(file, `listed ${name}`);
+    assert.match(fs.readFileSync(file).subarray(0, 64).toString("latin1"), new RegExp(`^(X-IMAPbase: .*\n)?X-UID: ${uid}\n`));
+  });
   // The index, filled while delivering across the kills, is the one a scan builds.
   const { kept, rescanned } = indexAndRescan(root, "kate", path.join(dir, "kept.sqlite"), { byName: true });
   assert.deepEqual(kept, rescanned);
