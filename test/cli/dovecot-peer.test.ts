@@ -48,19 +48,27 @@ test("Dovecot serves the migrated Maildir under the mbox's own UIDs, UIDVALIDITY
   const dir = tempDir();
   fs.chmodSync(dir, 0o755);
   const owner = `${vmail.stdout.trim()}:${spawnSync("id", ["-g", "vmail"], { encoding: "utf8" }).stdout.trim()}`;
-  // Dovecot's mbox view of its own file, against its view of what mailstore made of it.
-  const mboxHome = path.join(dir, "mbox-home");
-  fs.mkdirSync(path.join(mboxHome, "mail"), { recursive: true });
-  fs.copyFileSync(path.join(FIXTURES, "mbox", "dovecot-uids"), path.join(mboxHome, "inbox"));
+  // Dovecot's mbox view of each file, against its view of what mailstore made of it: an mbox
+  // Dovecot wrote (X-IMAPbase) and one UW-IMAP wrote (X-IMAP in its pseudo message).
+  const writers = [
+    { user: "erin", fixture: "dovecot-uids", status: "messages=35 uidnext=38 uidvalidity=1796647924" },
+    { user: "gina", fixture: "uw-imap-uids", status: "messages=28 uidnext=38 uidvalidity=1796649673" },
+  ];
+  const homeOf = (user: string) => path.join(dir, `${user}-mbox-home`);
+  for (const { user, fixture } of writers) {
+    fs.mkdirSync(path.join(homeOf(user), "mail"), { recursive: true });
+    fs.copyFileSync(path.join(FIXTURES, "mbox", fixture), path.join(homeOf(user), "inbox"));
+    fs.copyFileSync(path.join(FIXTURES, "mbox", fixture), path.join(dir, user));
+    spawnSync("chown", ["-R", owner, homeOf(user)]);
+  }
   // As qpopper kept them: a POP3 UIDL in each message, which Dovecot's mbox code does not use.
   const withUidls = fs.readFileSync(path.join(FIXTURES, "mbox", "dovecot-uids"), "latin1").replace(/^X-UID: *(\d+).*$/gm, (line, uid) => `${line}\nX-UIDL: qp${uid}.e4f1`);
   fs.writeFileSync(path.join(dir, "frank"), withUidls, "latin1");
-  spawnSync("chown", ["-R", owner, mboxHome]);
-  fs.copyFileSync(path.join(mboxHome, "inbox"), path.join(dir, "erin"));
   const root = path.join(dir, "root");
-  const r = mailstore(["migrate", "--root", root, "--owner", owner, path.join(dir, "erin"), path.join(dir, "frank")]);
+  const r = mailstore(["migrate", "--root", root, "--owner", owner, ...writers.map((w) => path.join(dir, w.user)), path.join(dir, "frank")]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /erin: .*dovecot-uidlist: 35 UIDs kept, 0 new/);
+  assert.match(r.stdout, /gina: .*dovecot-uidlist: 28 UIDs kept, 0 new/);
 
   const view = (mailLocation: string, user: string, home: string) => {
     const conf = path.join(dir, `${user}-${mailLocation.split(":")[0]}.conf`);
@@ -76,16 +84,18 @@ test("Dovecot serves the migrated Maildir under the mbox's own UIDs, UIDVALIDITY
       pop3,
     };
   };
-  const fromMbox = view(`mbox:${mboxHome}/mail:INBOX=${mboxHome}/inbox`, "erin", mboxHome);
-  const erin = mailstore(["path", "--root", root, "erin"]).stdout.trim();
-  const fromMaildir = view(`maildir:${erin}`, "erin", erin);
-  assert.match(fromMbox.status, /messages=35 uidnext=38 uidvalidity=1796647924/);
-  assert.equal(fromMaildir.status, fromMbox.status);
-  assert.match(fromMbox.fetched, /uid: 10\nflags: \\Flagged \$Forwarded\n/);
-  assert.equal(fromMaildir.fetched, fromMbox.fetched);
-  if (fromMbox.pop3 !== null) {
-    assert.match(fromMbox.pop3, /^1 000000016b16abf4\r$/m);
-    assert.equal(fromMaildir.pop3, fromMbox.pop3);
+  for (const { user, status } of writers) {
+    const fromMbox = view(`mbox:${homeOf(user)}/mail:INBOX=${homeOf(user)}/inbox`, user, homeOf(user));
+    const maildir = mailstore(["path", "--root", root, user]).stdout.trim();
+    const fromMaildir = view(`maildir:${maildir}`, user, maildir);
+    assert.equal(fromMbox.status.trim(), `INBOX ${status}`, user);
+    assert.equal(fromMaildir.status, fromMbox.status, user);
+    assert.equal(fromMaildir.fetched, fromMbox.fetched, user);
+    if (fromMbox.pop3 !== null) {
+      assert.match(fromMbox.pop3, /^\+OK\r?\n(\d+ [0-9a-f]{16}\r\n)+\.\r\n/, user);
+      assert.equal(fromMaildir.pop3, fromMbox.pop3, user);
+    }
+    if (user === "erin") assert.match(fromMbox.fetched, /uid: 10\nflags: \\Flagged \$Forwarded\n/);
   }
 
   const frank = mailstore(["path", "--root", root, "frank"]).stdout.trim();

@@ -9,6 +9,8 @@ import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir } from "../
 
 // fixtures/mbox/dovecot-uids: an mbox Dovecot itself wrote (X-IMAPbase, X-UID, UIDs 3 and 7 expunged).
 const DOVECOT_MBOX = path.join(FIXTURES, "mbox", "dovecot-uids");
+// fixtures/mbox/uw-imap-uids: one UW-IMAP's c-client wrote (a pseudo message, X-UIDs with gaps).
+const UW_MBOX = path.join(FIXTURES, "mbox", "uw-imap-uids");
 const options = (root: string): MigrateOptions => ({ root, fanout: [2, 2], format: "auto", sync: "durable", dryRun: false, followSymlinks: false, lockTimeoutMs: 2000, index: false });
 
 function uidlistOf(folder: string): { header: string; entries: Array<{ uid: number; fields: string; file: string }> } {
@@ -57,6 +59,23 @@ test("Dovecot's X-UIDs and X-IMAPbase become the folder's dovecot-uidlist, each 
   assert.ok(!list.entries.some((e) => e.uid === 3 || e.uid === 7), "expunged UIDs stay unused");
   assertListMatchesFiles(userMaildir(root, "alice"), list.entries, 35);
   assert.equal(fs.existsSync(path.join(userMaildir(root, "alice"), UIDLIST_LOCK)), false);
+});
+
+test("a UW-IMAP mbox: the pseudo message's X-IMAP gives UIDVALIDITY and the last UID, past the UIDs of messages expunged", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const src = path.join(dir, "uw");
+  fs.copyFileSync(UW_MBOX, src);
+  const r = await migrateMailbox({ source: src, user: "uw" }, options(root));
+  assert.equal(r.status, "migrated", r.error);
+  assert.equal(r.skippedPseudo, 1);
+  const [validity, last] = (/^X-IMAP: (\d+) (\d+)/m.exec(fs.readFileSync(src, "latin1")) as RegExpExecArray).slice(1).map(Number);
+  const xuids = [...fs.readFileSync(src, "latin1").matchAll(/^X-UID: (\d+)/gm)].map((m) => Number(m[1]));
+  assert.deepEqual(r.uids, { validity, carried: xuids.length, renumbered: 0 });
+  const list = uidlistOf(userMaildir(root, "uw"));
+  assert.equal(list.header, `3 V${validity} N${last + 1}`);
+  assert.deepEqual(list.entries.map((e) => e.uid), xuids);
+  assertListMatchesFiles(userMaildir(root, "uw"), list.entries, xuids.length);
 });
 
 test("mail appended since the old server numbered it gets the next UIDs on the next run; once Dovecot has taken the list over it is left alone", async () => {
