@@ -32,6 +32,8 @@ export interface UidlistPlan {
   carried: number;
   /** Messages given a new UID after the last one the old server gave (as Dovecot's mbox code would). */
   renumbered: number;
+  /** Messages with an X-UIDL. */
+  uidls: number;
 }
 
 /**
@@ -52,7 +54,8 @@ export class UidNumbering {
   carried = 0;
   /** Messages given a new UID after the last one the old server gave. */
   renumbered = 0;
-  private uidls = 0;
+  /** Messages with an X-UIDL. */
+  uidls = 0;
 
   /** The message's UID, or null once it is known that nothing can be carried. */
   add(message: MessageUids): number | null {
@@ -97,9 +100,9 @@ export function planUidlist(messages: Iterable<UidSource>): UidlistPlan {
     const colon = message.name.indexOf(":");
     lines.push(`${uid}${message.uidl !== undefined ? ` P${message.uidl}` : ""} :${colon < 0 ? message.name : message.name.slice(0, colon)}\n`);
   }
-  const { validity, carried, renumbered } = numbering;
-  if (!numbering.carries) return { text: null, validity, carried: 0, renumbered: 0 };
-  return { text: `3 V${validity} N${numbering.next}\n${lines.join("")}`, validity, carried, renumbered };
+  const { validity, carried, renumbered, uidls } = numbering;
+  if (!numbering.carries) return { text: null, validity, carried: 0, renumbered: 0, uidls: 0 };
+  return { text: `3 V${validity} N${numbering.next}\n${lines.join("")}`, validity, carried, renumbered, uidls };
 }
 
 /** The folder's dovecot-uidlist as it is, or null if there is none. Never through a symlink. */

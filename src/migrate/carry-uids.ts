@@ -3,10 +3,12 @@ import { planUidlist, readUidlist, writeUidlist } from "../maildir/uidlist.js";
 import type { Journal, MessageRow } from "./journal.js";
 import type { MailboxResult } from "./task.js";
 
-function* before(rows: Iterable<MessageRow>, seq: number): Generator<MessageRow> {
+function* firstOf(rows: Iterable<MessageRow>, count: number): Generator<MessageRow> {
+  if (count <= 0) return;
+  let taken = 0;
   for (const row of rows) {
-    if (row.seq >= seq) return;
     yield row;
+    if (++taken === count) return;
   }
 }
 
@@ -17,11 +19,13 @@ function* before(rows: Iterable<MessageRow>, seq: number): Generator<MessageRow>
  * leaves the source running, and the next run writes the list.
  *
  * The list is mailstore's to write only while Dovecot has not taken it over: when there is
- * none, or when it is, byte for byte, the list the earlier runs wrote (the one for the
- * `previous` messages delivered before this run). One folder holds one source's UIDs: a
- * second mbox into the same folder would bring a second, clashing set of them.
+ * none, or when it is, byte for byte, the list an earlier run wrote, for as many of the
+ * source's first messages as it has lines (not necessarily all that were delivered before
+ * this run: a run may have delivered more, then stopped before it wrote the list). One
+ * folder holds one source's UIDs: a second mbox into the same folder would bring a second,
+ * clashing set of them.
  */
-export function carryUids(journal: Journal, sourceId: number, folderKey: string, folderDir: string, previous: number, result: MailboxResult, opts: { owner?: Owner; flush: boolean }): void {
+export function carryUids(journal: Journal, sourceId: number, folderKey: string, folderDir: string, result: MailboxResult, opts: { owner?: Owner; flush: boolean }): void {
   const plan = planUidlist(journal.deliveredRows(sourceId));
   if (plan.text === null) return;
   const others = journal.sources().filter((s) => s.folder === folderKey && s.id !== sourceId);
@@ -31,8 +35,14 @@ export function carryUids(journal: Journal, sourceId: number, folderKey: string,
   }
   const existing = readUidlist(folderDir);
   if (existing !== plan.text) {
-    if (existing !== null && existing !== planUidlist(before(journal.deliveredRows(sourceId), previous)).text) {
-      result.warnings.push("IMAP UIDs and POP3 UIDLs of this run's messages not carried over: the folder's dovecot-uidlist is not the one mailstore wrote (Dovecot has taken it over), so Dovecot numbers them");
+    const listed = existing === null ? 0 : existing.split("\n").length - 2;
+    const prior = existing === null ? null : planUidlist(firstOf(journal.deliveredRows(sourceId), listed));
+    if (prior && existing !== prior.text) {
+      // Dovecot numbers this run's messages from its N on, as the list would have numbered
+      // those without a usable X-UID: only an X-UID or X-UIDL among them is lost.
+      if (plan.carried > prior.carried || plan.uidls > prior.uidls) {
+        result.warnings.push("IMAP UIDs and POP3 UIDLs of this run's messages not carried over: the folder's dovecot-uidlist is not the one mailstore wrote (Dovecot has taken it over), so Dovecot numbers them");
+      }
       return;
     }
     writeUidlist(folderDir, plan.text, opts);

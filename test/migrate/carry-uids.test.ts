@@ -86,7 +86,7 @@ test("mail appended since the old server numbered it gets the next UIDs on the n
   assert.equal((await migrateMailbox({ source: src, user: "bob" }, options(root))).status, "migrated");
   const before = fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8");
 
-  const [one, two] = realMessages("lf", 2).map((m) => m.bytes);
+  const [one, two, three] = realMessages("lf", 3).map((m) => m.bytes);
   fs.appendFileSync(src, buildMbox([one], "mboxrd").mbox);
   const r = await migrateMailbox({ source: src, user: "bob" }, options(root));
   assert.equal(r.status, "resumed", r.error);
@@ -106,7 +106,14 @@ test("mail appended since the old server numbered it gets the next UIDs on the n
   assert.equal(third.status, "resumed", third.error);
   assert.equal(third.messages, 1);
   assert.equal(third.uids, undefined);
-  assert.match(third.warnings.join("\n"), /dovecot-uidlist is not the one mailstore wrote/);
+  // Without an X-UID or X-UIDL it had nothing to carry: Dovecot numbering it loses nothing.
+  assert.deepEqual(third.warnings, []);
+  assert.equal(fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8"), dovecots);
+  // One with a POP3 UIDL would lose it: said, and the list still left alone.
+  fs.appendFileSync(src, buildMbox([three], "mboxrd", { extraHeaders: ["X-UIDL: qp41.e4f1\n"] }).mbox);
+  const fourth = await migrateMailbox({ source: src, user: "bob" }, options(root));
+  assert.equal(fourth.status, "resumed", fourth.error);
+  assert.match(fourth.warnings.join("\n"), /dovecot-uidlist is not the one mailstore wrote/);
   assert.equal(fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8"), dovecots);
 });
 
@@ -129,6 +136,31 @@ test("a held dovecot-uidlist.lock fails the mailbox with its messages delivered 
   assert.equal(again.uids?.carried, 35);
   assert.equal(maildirMessages(folder).length, 35);
   assertListMatchesFiles(folder, uidlistOf(folder).entries, 35);
+});
+
+test("a grown source whose run stopped before it rewrote the list: the next run still knows the list for its own and extends it", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const src = copyOfFixture(dir, "hank");
+  const folder = userMaildir(root, "hank");
+  assert.equal((await migrateMailbox({ source: src, user: "hank" }, options(root))).status, "migrated");
+  const first = fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8");
+  fs.appendFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd", { extraHeaders: ["X-UIDL: qp38.e4f1\n"] }).mbox);
+  // The run delivers the new message, then finds the lock held: the list stays as it was.
+  fs.writeFileSync(path.join(folder, UIDLIST_LOCK), "");
+  const stopped = await migrateMailbox({ source: src, user: "hank" }, options(root));
+  assert.equal(stopped.status, "failed");
+  assert.equal(stopped.messages, 1);
+  assert.equal(fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8"), first);
+  fs.rmSync(path.join(folder, UIDLIST_LOCK));
+  const next = await migrateMailbox({ source: src, user: "hank" }, options(root));
+  assert.equal(next.status, "unchanged", next.error);
+  assert.deepEqual(next.warnings, []);
+  assert.deepEqual(next.uids && [next.uids.carried, next.uids.renumbered], [35, 1]);
+  const list = uidlistOf(folder);
+  assert.equal(list.entries.length, 36);
+  assert.deepEqual(list.entries.at(-1) && [list.entries.at(-1)?.uid, list.entries.at(-1)?.fields], [38, "Pqp38.e4f1"]);
+  assert.equal(maildirMessages(folder).length, 36);
 });
 
 test("UW-IMAP's pseudo message gives the UIDVALIDITY; a second mbox into the same folder brings no clashing UIDs", async () => {
