@@ -7,6 +7,7 @@ import type { MessageFile } from "../maildir/scan.js";
 import { MboxReader } from "../mbox/reader.js";
 import { openForReading, sha256OfFile } from "../util/read-file.js";
 import { JOURNAL_FILE, Journal, type MessageRow } from "./journal.js";
+import { checkUids, type UidsCheck } from "./verify-uids.js";
 import { type MailboxTask, type MigrateOptions, openSource, type ProgressFn, reportFailure, resolveTarget, resultBase } from "./mailbox.js";
 
 export interface VerifyResult {
@@ -34,6 +35,8 @@ export interface VerifyResult {
    * mail delivered to it since, or a migration not finished. The next migrate adds them.
    */
   notYetMigrated?: number;
+  /** Where migrate carried the source's IMAP UIDs or POP3 UIDLs: what the folder's dovecot-uidlist says now. */
+  uids?: UidsCheck;
   seconds: number;
   error?: string;
 }
@@ -70,7 +73,10 @@ export async function verifyMailbox(task: MailboxTask, opts: MigrateOptions, pro
     const { maildir, folderDir } = resolveTarget(task, opts);
     result.target = folderDir;
     compare(task, opts, maildir, folderDir, result, progress);
-    result.status = result.missing.length + result.extra.length + result.different.length === 0 ? "ok" : "differs";
+    const uids = checkUids(maildir, folderDir, task.source, result.folder);
+    if (uids) result.uids = uids;
+    const uidsDiffer = uids !== null && (uids.listValidity !== uids.validity || uids.wrong.length > 0);
+    result.status = result.missing.length + result.extra.length + result.different.length === 0 && !uidsDiffer ? "ok" : "differs";
   });
 }
 

@@ -330,3 +330,32 @@ test("a Google Takeout mbox keeps read and starred state, and IMAP keywords kept
   assert.match(fs.readFileSync(path.join(maildir, "dovecot-keywords"), "utf8"), /^0 \$Forwarded$/m);
   assert.deepEqual(landed, ["cur:S", "cur:", "cur:FS", "cur:Sa"]);
 });
+
+test("a UW-IMAP mbox: migrate keeps its UIDs in dovecot-uidlist and says so; verify checks the list and names what it no longer holds", () => {
+  const dir = tempDir();
+  const src = path.join(dir, "ivy");
+  fs.copyFileSync(path.join(FIXTURES, "mbox", "uw-imap-uids"), src);
+  const root = path.join(dir, "root");
+  const plan = mailstore(["migrate", "--root", root, "--dry-run", src]);
+  assert.match(plan.stdout, /^plan +ivy: .*28 messages, .*1 folder-data message skipped; dovecot-uidlist: 28 UIDs kept, 0 new$/m);
+  const r = mailstore(["migrate", "--root", root, "--json", src]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).mailboxes[0].uids, { validity: 1796649673, carried: 28, renumbered: 0 });
+  const verified = mailstore(["verify", "--root", root, "--json", src]);
+  assert.equal(verified.status, 0, verified.stdout);
+  assert.deepEqual(JSON.parse(verified.stdout).mailboxes[0].uids, { validity: 1796649673, listValidity: 1796649673, wrong: [] });
+
+  // The list no longer gives message 3 (X-UID 5) its UID: verify names it and exits 1.
+  const list = path.join(md5path(root, "ivy"), "dovecot-uidlist");
+  const text = fs.readFileSync(list, "utf8");
+  fs.writeFileSync(list, text.replace(/^5 :/m, "40 :"));
+  const v = mailstore(["verify", "--root", root, src]);
+  assert.equal(v.status, 1, v.stdout);
+  assert.match(v.stdout, /DIFFERS +ivy: .*0 missing, 0 extra, 0 different, 1 under other UIDs/);
+  assert.match(v.stdout, /uid +message 3 -> \S+,S=\d+: listed as UID 40, not 5/);
+  // Without the list, every client would fetch the folder again.
+  fs.rmSync(list);
+  const gone = mailstore(["verify", "--root", root, src]);
+  assert.equal(gone.status, 1);
+  assert.match(gone.stdout, /dovecot-uidlist is missing, not the source's 1796649673: IMAP clients will fetch the folder again/);
+});

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { userMaildir } from "../../src/maildir/layout.js";
 import { UIDLIST_FILE, UIDLIST_LOCK } from "../../src/maildir/uidlist.js";
 import { type MigrateOptions, migrateMailbox } from "../../src/migrate/mailbox.js";
+import { verifyMailbox } from "../../src/migrate/verify.js";
 import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir } from "../helpers/mbox.js";
 
 // fixtures/mbox/dovecot-uids: an mbox Dovecot itself wrote (X-IMAPbase, X-UID, UIDs 3 and 7 expunged).
@@ -180,6 +181,17 @@ test("UW-IMAP's pseudo message gives the UIDVALIDITY; a second mbox into the sam
   assert.equal(list.header, "3 V1002704010 N10");
   assert.deepEqual(list.entries.map((e) => [e.uid, e.fields]), [[2, ""], [5, ""], [9, "P3b9d8f2a00000009"]]);
   const text = fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8");
+  const verified = await verifyMailbox({ source: src, user: "dave", folder: "Old" }, options(root));
+  assert.equal(verified.status, "ok", JSON.stringify(verified));
+  // A POP3 UIDL the list lost is named by verify.
+  fs.writeFileSync(path.join(folder, UIDLIST_FILE), text.replace(" P3b9d8f2a00000009 ", " "));
+  const lost = await verifyMailbox({ source: src, user: "dave", folder: "Old" }, options(root));
+  assert.equal(lost.status, "differs");
+  assert.deepEqual(
+    lost.uids?.wrong.map((w) => [w.message, w.uid, w.listedUid, w.uidl, w.listedUidl]),
+    [[3, 9, 9, "3b9d8f2a00000009", undefined]],
+  );
+  fs.writeFileSync(path.join(folder, UIDLIST_FILE), text);
 
   const other = path.join(dir, "dave-archive");
   fs.writeFileSync(other, buildMbox(msgs.slice(0, 1), "mboxrd", { extraHeaders: ["X-IMAPbase: 1500000000 0000000001\nX-UID: 1\n"] }).mbox);
