@@ -8,7 +8,7 @@ import { type Owner, fsyncDir, giveTo } from "./dirs.js";
  * keep their UIDs and POP3 clients their UIDLs (see docs/migrate.md, "IMAP UIDs and POP3 UIDLs"):
  *
  *   3 V<uidvalidity> N<next uid>
- *   <uid> [P<pop3 uidl>] :<file name up to its ':2,' info, ",S=<size>" kept, as Dovecot writes it>
+ *   <uid> [P<pop3 uidl>] :<file name up to its ':2,' info (uidlistName)>
  *
  * Lines in ascending UID order. Files the list does not name (mail delivered later) get
  * UIDs from N on when Dovecot next looks at the folder.
@@ -86,8 +86,33 @@ export class UidNumbering {
 
   /** Whether a list would carry anything over: an X-UID or an X-UIDL. */
   get carries(): boolean {
-    return !this.baseless && this.base !== undefined && (this.carried > 0 || this.uidls > 0);
+    return this.base !== undefined && (this.carried > 0 || this.uidls > 0);
   }
+}
+
+/** A message file's name as the list gives it: up to its ':2,' info, ",S=<size>" kept, as Dovecot writes it. */
+export function uidlistName(fileName: string): string {
+  const colon = fileName.indexOf(":");
+  return colon < 0 ? fileName : fileName.slice(0, colon);
+}
+
+export interface UidlistEntry {
+  uid: number;
+  uidl?: string;
+}
+
+/** A list's UIDVALIDITY (null if its header has none) and its entries by name; lines that are not entries are skipped. */
+export function parseUidlist(text: string): { validity: number | null; entries: Map<string, UidlistEntry> } {
+  const [header, ...lines] = text.split("\n");
+  const validity = /^3 (?:.* )?V(\d+)(?: |$)/.exec(header)?.[1];
+  const entries = new Map<string, UidlistEntry>();
+  for (const line of lines) {
+    const m = /^(\d+)((?: [A-Z]\S*)*) :(.+)$/.exec(line);
+    if (!m) continue;
+    const uidl = / P(\S+)/.exec(m[2])?.[1];
+    entries.set(m[3], uidl === undefined ? { uid: Number(m[1]) } : { uid: Number(m[1]), uidl });
+  }
+  return { validity: validity === undefined ? null : Number(validity), entries };
 }
 
 /** The list for a folder's messages in source order (see UidNumbering); its text is null when it would carry nothing. */
@@ -97,8 +122,7 @@ export function planUidlist(messages: Iterable<UidSource>): UidlistPlan {
   for (const message of messages) {
     const uid = numbering.add(message);
     if (uid === null) break;
-    const colon = message.name.indexOf(":");
-    lines.push(`${uid}${message.uidl !== undefined ? ` P${message.uidl}` : ""} :${colon < 0 ? message.name : message.name.slice(0, colon)}\n`);
+    lines.push(`${uid}${message.uidl !== undefined ? ` P${message.uidl}` : ""} :${uidlistName(message.name)}\n`);
   }
   const { validity, carried, renumbered, uidls } = numbering;
   if (!numbering.carries) return { text: null, validity, carried: 0, renumbered: 0, uidls: 0 };

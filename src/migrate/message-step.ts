@@ -16,8 +16,8 @@ const WHOLE_LIMIT = 1024 * 1024;
 
 const DATE_FIELD = ["date"];
 /** Flags and IMAP/POP3 identities, read in one pass over the header. */
-export const BOOKKEEPING_FIELDS = [...FLAG_FIELDS, ...UID_FIELDS];
-export const UID_AT = FLAG_FIELDS.length;
+const BOOKKEEPING_FIELDS = [...FLAG_FIELDS, ...UID_FIELDS];
+const UID_AT = FLAG_FIELDS.length;
 
 /**
  * The received time: the From_ line date, else the Date header, else the source's mtime, in

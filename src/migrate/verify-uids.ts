@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { readUidlist, UidNumbering } from "../maildir/uidlist.js";
+import { parseUidlist, readUidlist, UidNumbering, uidlistName } from "../maildir/uidlist.js";
 import { JOURNAL_FILE, Journal } from "./journal.js";
 
 /**
@@ -16,24 +16,6 @@ export interface UidsCheck {
   wrong: Array<{ message: number; file: string; uid: number; listedUid: number; uidl?: string; listedUidl?: string }>;
 }
 
-interface ListedEntry {
-  uid: number;
-  uidl?: string;
-}
-
-function parseList(text: string): { validity: number | null; entries: Map<string, ListedEntry> } {
-  const [header, ...lines] = text.split("\n");
-  const validity = /^3 (?:.* )?V(\d+)(?: |$)/.exec(header)?.[1];
-  const entries = new Map<string, ListedEntry>();
-  for (const line of lines) {
-    const m = /^(\d+)((?: [A-Z]\S*)*) :(.+)$/.exec(line);
-    if (!m) continue;
-    const uidl = / P(\S+)/.exec(m[2])?.[1];
-    entries.set(m[3], uidl === undefined ? { uid: Number(m[1]) } : { uid: Number(m[1]), uidl });
-  }
-  return { validity: validity === undefined ? null : Number(validity), entries };
-}
-
 /** Null where nothing was carried for the source (no journal, no X-UIDs or X-UIDLs, or a folder it shares with another source). */
 export function checkUids(maildir: string, folderDir: string, sourcePath: string, folder: string): UidsCheck | null {
   if (!fs.existsSync(path.join(maildir, JOURNAL_FILE))) return null;
@@ -43,7 +25,7 @@ export function checkUids(maildir: string, folderDir: string, sourcePath: string
     const source = sources.find((s) => s.path === path.resolve(sourcePath));
     if (!source || sources.length > 1) return null;
     const text = readUidlist(folderDir);
-    const list = text === null ? null : parseList(text);
+    const list = text === null ? null : parseUidlist(text);
     const numbering = new UidNumbering();
     const wrong: UidsCheck["wrong"] = [];
     for (const row of journal.deliveredRows(source.id)) {
@@ -51,7 +33,7 @@ export function checkUids(maildir: string, folderDir: string, sourcePath: string
       if (uid === null) return null;
       const kept = uid === row.uid;
       if (!list || (!kept && row.uidl === undefined)) continue;
-      const file = row.name.split(":")[0];
+      const file = uidlistName(row.name);
       const listed = list.entries.get(file);
       if (!listed) continue;
       if ((kept && listed.uid !== uid) || listed.uidl !== row.uidl) {

@@ -42,6 +42,16 @@ function copyOfFixture(dir: string, user: string): string {
   return src;
 }
 
+/** The Dovecot fixture migrated for `user`, and the list that first run wrote. */
+async function migratedFixture(user: string): Promise<{ root: string; src: string; folder: string; list: string }> {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const src = copyOfFixture(dir, user);
+  const folder = userMaildir(root, user);
+  assert.equal((await migrateMailbox({ source: src, user }, options(root))).status, "migrated");
+  return { root, src, folder, list: fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8") };
+}
+
 test("Dovecot's X-UIDs and X-IMAPbase become the folder's dovecot-uidlist, each file under its old UID", async () => {
   const dir = tempDir();
   const root = path.join(dir, "root");
@@ -80,12 +90,7 @@ test("a UW-IMAP mbox: the pseudo message's X-IMAP gives UIDVALIDITY and the last
 });
 
 test("mail appended since the old server numbered it gets the next UIDs on the next run; once Dovecot has taken the list over it is left alone", async () => {
-  const dir = tempDir();
-  const root = path.join(dir, "root");
-  const src = copyOfFixture(dir, "bob");
-  const folder = userMaildir(root, "bob");
-  assert.equal((await migrateMailbox({ source: src, user: "bob" }, options(root))).status, "migrated");
-  const before = fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8");
+  const { root, src, folder, list: before } = await migratedFixture("bob");
 
   const [one, two, three] = realMessages("lf", 3).map((m) => m.bytes);
   fs.appendFileSync(src, buildMbox([one], "mboxrd").mbox);
@@ -140,12 +145,7 @@ test("a held dovecot-uidlist.lock fails the mailbox with its messages delivered 
 });
 
 test("a grown source whose run stopped before it rewrote the list: the next run still knows the list for its own and extends it", async () => {
-  const dir = tempDir();
-  const root = path.join(dir, "root");
-  const src = copyOfFixture(dir, "hank");
-  const folder = userMaildir(root, "hank");
-  assert.equal((await migrateMailbox({ source: src, user: "hank" }, options(root))).status, "migrated");
-  const first = fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8");
+  const { root, src, folder, list: first } = await migratedFixture("hank");
   fs.appendFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd", { extraHeaders: ["X-UIDL: qp38.e4f1\n"] }).mbox);
   // The run delivers the new message, then finds the lock held: the list stays as it was.
   fs.writeFileSync(path.join(folder, UIDLIST_LOCK), "");
