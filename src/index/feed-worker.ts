@@ -1,6 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import { type OpenedIndex, openIndex } from "./db.js";
-import { type PackedRows, unpackRows } from "./feed.js";
+import { type PackedRows, unpackRows } from "./feed-memory.js";
 import { loadDecoders } from "./headers.js";
 import { type MessageAppender, messageAppender } from "./appender.js";
 import { emptySummary, type IndexSummary, stamped, syncIndex, withIndex } from "./indexer.js";

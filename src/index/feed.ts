@@ -1,62 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { FedMessage } from "./appender.js";
+import { AHEAD, HeaderArena, SharedSlot } from "./feed-memory.js";
 import type { IndexSummary } from "./indexer.js";
-
-const AHEAD = 3;
-
-/**
- * A batch of fed messages as it crosses to the feed thread: the header blocks back to back
- * and each message's numbers in shared memory, the names in one string, instead of a
- * thousand small objects to clone.
- */
-export interface PackedRows {
-  /** File names, "/"-separated (a Maildir name never holds one). */
-  names: string;
-  /** Per message: 1 if in cur/ (else new/), size, received, where its header block ends. */
-  numbers: SharedArrayBuffer;
-  /** The header blocks, back to back; the last one ends at the last message's end. */
-  headers: SharedArrayBuffer;
-}
-
-/**
- * Memory one batch in flight crosses in, reused batch after batch. Shared, because a copied
- * batch landed in fresh memory three times (packed, serialized by postMessage, deserialized
- * in the feed thread), and on a VM where a page fault costs ~10 us that showed: sharing cut
- * a 30,000-message migration's page faults from ~43,000 to ~37,000. Not transferred: the first ArrayBuffer detached in a thread
- * clears a V8 protector, which throws away the optimized code of every function there that
- * reads a Buffer (19 at once here; their recompiles cost ~250 ms of compiler time).
- */
-export class SharedSlot {
-  private numbers = new SharedArrayBuffer(0);
-  private headers = new SharedArrayBuffer(0);
-
-  pack(rows: FedMessage[]): PackedRows {
-    let total = 0;
-    for (const row of rows) total += row.header.byteLength;
-    if (this.headers.byteLength < total) this.headers = new SharedArrayBuffer(grown(total));
-    if (this.numbers.byteLength < rows.length * 32) this.numbers = new SharedArrayBuffer(grown(rows.length * 32));
-    const headers = new Uint8Array(this.headers);
-    const numbers = new Float64Array(this.numbers);
-    const names: string[] = [];
-    let at = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i];
-      headers.set(row.header, at);
-      at += row.header.byteLength;
-      numbers[i * 4] = row.subdir === "cur" ? 1 : 0;
-      numbers[i * 4 + 1] = row.size;
-      numbers[i * 4 + 2] = row.received;
-      numbers[i * 4 + 3] = at;
-      names.push(row.name);
-    }
-    return { names: names.join("/"), numbers: this.numbers, headers: this.headers };
-  }
-}
-
-/** A size for memory outgrown: a quarter more than asked, so that the next batch likely fits. */
-function grown(need: number): number {
-  return Math.max(Math.ceil(need * 1.25), 256 * 1024);
-}
 
 /**
  * Batches sent and not yet acknowledged: at most AHEAD + 1, so a slot is reused only after
@@ -65,28 +10,6 @@ function grown(need: number): number {
  * order, so by then it has read every slot it was sent.
  */
 const slots = Array.from({ length: AHEAD + 1 }, () => new SharedSlot());
-
-/** The feed thread's copy of the batch at hand: the slot goes back once acknowledged. */
-let unpacked = Buffer.alloc(0);
-
-/**
- * The batch's rows, their header blocks copied out of shared memory (one copy into memory
- * reused batch after batch) and valid until the next call.
- */
-export function unpackRows(packed: PackedRows): FedMessage[] {
-  const numbers = new Float64Array(packed.numbers);
-  const names = packed.names.split("/");
-  const total = numbers[names.length * 4 - 1];
-  if (unpacked.byteLength < total) unpacked = Buffer.allocUnsafeSlow(grown(total));
-  unpacked.set(new Uint8Array(packed.headers, 0, total));
-  let start = 0;
-  return names.map((name, i) => {
-    const end = numbers[i * 4 + 3];
-    const row: FedMessage = { name, subdir: numbers[i * 4] === 1 ? "cur" : "new", size: numbers[i * 4 + 1], received: numbers[i * 4 + 2], header: unpacked.subarray(start, end) };
-    start = end;
-    return row;
-  });
-}
 
 type Reply = { id?: number } & ({ type: "ack" } | { type: "done"; summary: IndexSummary } | { type: "failed"; message: string } | { type: "aborted" });
 
@@ -141,6 +64,8 @@ export class IndexFeed {
   private sent = 0;
   private waiting: (() => void) | null = null;
   private settle: ((reply: Reply) => void) | null = null;
+  /** Where the migrating thread copies each message's header block as it stages it. */
+  readonly headers = new HeaderArena();
 
   /** `mark`: in the base name of every file the delivery makes (NameGenerator's mark). */
   constructor(maildir: string, folderDir: string, mark: string) {
@@ -163,8 +88,14 @@ export class IndexFeed {
 
   /** Hands over a published batch; waits while the worker is more than a few batches behind. */
   async add(rows: FedMessage[]): Promise<void> {
-    if (this.failure || rows.length === 0) return;
-    const packed = slots[this.sent % slots.length].pack(rows);
+    if (rows.length === 0) return;
+    const carried = this.headers.carrying(rows, this.sent);
+    if (this.failure) {
+      // The feed thread reads nothing more of this mailbox: the memory serves the next batches.
+      this.headers.answered(Number.POSITIVE_INFINITY);
+      return;
+    }
+    const packed = slots[this.sent % slots.length].pack(rows, carried);
     this.post({ type: "rows", rows: packed });
     this.sent++;
     while (!this.failure && this.sent - this.acked > AHEAD) await new Promise<void>((resolve) => (this.waiting = resolve));
@@ -195,12 +126,15 @@ export class IndexFeed {
       this.post({ type });
     });
     if (!this.thread.dead) this.thread.worker.unref();
+    // Answered or dead, the feed thread reads none of this mailbox's memory any more.
+    this.headers.answered(Number.POSITIVE_INFINITY);
     return reply;
   }
 
   private receive(reply: Reply): void {
     if (reply.type === "ack") {
       this.acked++;
+      this.headers.answered(this.acked);
       this.wake();
       return;
     }

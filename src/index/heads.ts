@@ -48,10 +48,16 @@ function readHeaderBlock(fd: number): Buffer {
 }
 
 /**
- * The header block readHeads would read from a file holding `pieces`, taken from the
- * pieces instead (a copy: they may be reused).
+ * The header block readHeads would read from a file holding `pieces`, taken from the pieces
+ * instead: a view into the first one where the block ends in it (nearly always), else a copy
+ * of the first 64 KB that the pieces hold. Valid as long as the pieces are.
  */
 export function headerBlockOf(pieces: Buffer[]): Buffer {
+  const first = pieces.length > 0 ? pieces[0].subarray(0, HEADER_READ) : Buffer.alloc(0);
+  let end = headerEnd(first);
+  // An end found in the first piece is the one the whole would give: the search stops at its
+  // first blank line either way, and the CRLF one is sought only before it.
+  if (end >= 0 || pieces.length <= 1 || first.length === HEADER_READ) return first.subarray(0, end >= 0 ? end : first.length);
   const head: Buffer[] = [];
   let size = 0;
   for (const piece of pieces) {
@@ -59,9 +65,9 @@ export function headerBlockOf(pieces: Buffer[]): Buffer {
     head.push(piece.subarray(0, HEADER_READ - size));
     size += head[head.length - 1].length;
   }
-  const view = head.length === 1 ? head[0] : Buffer.concat(head);
-  const end = headerEnd(view);
-  return Buffer.from(view.subarray(0, end >= 0 ? end : view.length));
+  const whole = Buffer.concat(head);
+  end = headerEnd(whole);
+  return whole.subarray(0, end >= 0 ? end : whole.length);
 }
 
 const META_PER_FILE = 5;

@@ -1,5 +1,6 @@
 import { IndexFeed } from "../index/feed.js";
 import type { FedMessage } from "../index/appender.js";
+import type { HeaderArena } from "../index/feed-memory.js";
 import { type IndexSummary, indexMaildir } from "../index/indexer.js";
 import { lockIndex, withIndexLock } from "../index/run.js";
 import type { MailboxResult } from "./mailbox.js";
@@ -50,6 +51,11 @@ export class DeliveryIndex {
       await lock.release();
       throw err;
     }
+  }
+
+  /** Where each message's header block is copied as the message is staged (IndexFeed.headers). */
+  get headers(): HeaderArena {
+    return this.feed.headers;
   }
 
   /** For Batches' afterPublish: the messages of a batch now visible. */

@@ -206,7 +206,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages, groupMessages: opts.groupMessages ?? DEFAULT_LIMITS.groupMessages, sourceEnd: large ? st.size : undefined },
     );
     const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore, windowBytes: opts.windowBytes, buffers: new ReusedWindows(batches) });
-    const step = new MessageStep({ writer, batches, names, keywords, tmpPrefix, sourceMtime: st.mtime, feeding: index !== null, result, progress }, seq, from);
+    const step = new MessageStep({ writer, batches, names, keywords, tmpPrefix, sourceMtime: st.mtime, headers: index?.headers ?? null, result, progress }, seq, from);
     for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
       const room = batches.writeRoom();
       if (room) await room;

@@ -1,4 +1,5 @@
 import type { FedMessage } from "../index/appender.js";
+import type { HeaderArena } from "../index/feed-memory.js";
 import { headerBlockOf } from "../index/heads.js";
 import type { FolderWriter, StagedMessage } from "../maildir/delivery.js";
 import { FLAG_FIELDS, flagsFromValues, infoSuffix } from "../maildir/flags.js";
@@ -55,8 +56,8 @@ export class MessageStep {
       keywords: KeywordTable;
       tmpPrefix: string;
       sourceMtime: Date;
-      /** Whether each message's row goes to the index feed. */
-      feeding: boolean;
+      /** Where each message's header block goes for the index feed; null when there is no feed. */
+      headers: HeaderArena | null;
       result: MailboxResult;
       progress: ProgressFn;
     },
@@ -113,7 +114,8 @@ export class MessageStep {
     if (end.truncated) result.warnings.push(`the last message (at byte ${message.offset}) ends without a newline: it may have been cut short; migrated as it stands`);
     const name = finalName(this.ctx.names.next(), size, info);
     const subdir = flags.cur ? "cur" : "new";
-    const fed: FedMessage | undefined = this.ctx.feeding ? { name, subdir, size, received: mtime.getTime(), header: headerBlockOf(head) } : undefined;
+    const headers = this.ctx.headers;
+    const fed: FedMessage | undefined = headers ? { name, subdir, size, received: mtime.getTime(), header: headers.add(headerBlockOf(head)) } : undefined;
     const staged: StagedMessage = { tmpName, finalName: name, subdir, fd: -1 };
     const row: MessageRow = { seq: this.seq, offset: message.offset, end: end.end, crc: end.crc, name, subdir, size };
     this.uids.read(row, values, UID_AT, this.seq === 0);
@@ -121,6 +123,8 @@ export class MessageStep {
     // whose failure discards what it holds (an unnamed file's descriptor).
     if (whole) batches.writeWhole({ staged, pieces: head, mtime }, size);
     const cut = batches.add(staged, row, fed);
+    // The batch ends with this message: the next one's header blocks go to other memory.
+    if (cut) headers?.cut();
     this.seq++;
     result.messages++;
     result.bytes += size;

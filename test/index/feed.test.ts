@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import type { FedMessage } from "../../src/index/appender.js";
-import { SharedSlot, unpackRows } from "../../src/index/feed.js";
 import { mailstore } from "../helpers/cli.js";
 import { dumpIndex, indexAndRescan } from "../helpers/index-dump.js";
 import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
@@ -114,27 +112,4 @@ test("message files without a readable header are counted in migrate's warnings,
     assert.equal(m.indexedBy, user === "yuri" ? "delivery" : "scan");
     assert.deepEqual(m.warnings, ["2 message file(s) in the Maildir unreadable or without a header; indexed with what could be read"], user);
   }
-});
-
-test("a batch crosses to the feed thread whole through a reused slot, whatever the batch before it held", () => {
-  const lf = realMessages("lf").map((m) => m.bytes);
-  const batch = (from: number, count: number): FedMessage[] =>
-    Array.from({ length: count }, (_, i) => {
-      const bytes = lf[(from + i) % lf.length];
-      const header = bytes.subarray(0, bytes.indexOf("\n\n") + 1);
-      return { name: `${1700000000 + i}.M${from + i}P1.host,S=${bytes.length}:2,S`, subdir: i % 2 ? "cur" : "new", size: bytes.length, received: 1700000000000 + i * 1000, header };
-    });
-  const slot = new SharedSlot();
-  // A large batch, then smaller ones: each unpacks to exactly its own rows, nothing of the one before.
-  for (const rows of [batch(0, 120), batch(7, 3), batch(50, 1), batch(3, 60)]) {
-    const packed = slot.pack(rows);
-    const back = unpackRows(packed);
-    assert.deepEqual(
-      back.map((r) => ({ ...r, header: Buffer.from(r.header).toString("latin1") })),
-      rows.map((r) => ({ ...r, header: Buffer.from(r.header).toString("latin1") })),
-    );
-  }
-  // The memory is reused, not allocated again for a batch that fits.
-  const first = slot.pack(batch(0, 120)).headers;
-  assert.equal(slot.pack(batch(9, 40)).headers, first);
 });

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { readHeads, readHeadsByFs } from "../../src/index/heads.js";
+import { headerBlockOf, readHeads, readHeadsByFs } from "../../src/index/heads.js";
 import { nativeAddon } from "../../src/util/native.js";
 import { realMessages } from "../helpers/mbox.js";
 
@@ -76,5 +76,24 @@ test("readHeads reads each file's header block, size and mtime; the native reade
   }
   for (const { label, read } of readers) {
     assert.deepEqual(read(path.join(dir, "nope"), ["cur/x", "new/y"]).map((h) => h.failed), [true, true], `${label}: a folder that is gone`);
+  }
+});
+
+test("headerBlockOf gives the block readHeads reads, however the message's bytes are cut into pieces", () => {
+  for (const c of cases()) {
+    const end = c.block.length;
+    // Cuts around the block's end (where the first piece may end mid blank line), at the
+    // start, and in three pieces; the body-only and empty cases are cut everywhere.
+    const at = new Set([0, 1, 2, end - 3, end - 2, end - 1, end, end + 1, end + 2, end + 3, Math.floor(end / 2), c.bytes.length]);
+    if (c.bytes.length < 64) for (let k = 0; k <= c.bytes.length; k++) at.add(k);
+    for (const k of at) {
+      if (k < 0 || k > c.bytes.length) continue;
+      const splits = [[c.bytes.subarray(0, k), c.bytes.subarray(k)], [c.bytes.subarray(0, k), c.bytes.subarray(k, k + 2), c.bytes.subarray(k + 2)]];
+      for (const pieces of splits) {
+        const block = headerBlockOf(pieces.filter((p, i) => i === 0 || p.length > 0));
+        assert.ok(block.equals(c.block), `${c.name} cut at ${k} into ${pieces.length}: ${block.length} bytes, expected ${end}`);
+      }
+    }
+    assert.ok(headerBlockOf([c.bytes]).equals(c.block), c.name);
   }
 });
