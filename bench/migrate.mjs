@@ -18,6 +18,9 @@
 // must not either. When the disk lacks room for all of them, each run is deleted at once
 // and the bench says its disk figures are pessimistic.
 //
+// Last, on disk, two files for memory: one holding a 300 MB message, and 3,000 messages whose
+// headers are grown to ~60 KB each (the index feed holds header blocks for several batches).
+//
 // Then, per place, the other shape of a migration: many small mailboxes (BENCH_SMALL_MAILBOXES
 // of 20 messages, about 90 KB each) in one mailstore run, against mb2md run once per mailbox,
 // three rounds. There the cost per mailbox counts: its journal, locks, flushes and index.
@@ -98,6 +101,25 @@ function buildHuge(file) {
   fs.renameSync(`${file}.part`, file);
 }
 
+// 3,000 of the real messages with their headers grown to ~60 KB (X-Filler lines; the index
+// reads at most 64 KB of a header) and a short body: the index feed holds header blocks for
+// several batches at once, and this shows what that costs in memory at its worst.
+function buildFatHeaders(file) {
+  if (fs.existsSync(file)) return;
+  const fd = fs.openSync(`${file}.part`, "w");
+  const filler = `X-Filler: ${"a".repeat(70)}\n`;
+  for (let i = 0; i < 3000; i++) {
+    const msg = quote(real[i % real.length]);
+    const end = msg.indexOf("\n\n");
+    let header = msg.subarray(0, end + 1).toString("latin1");
+    header += filler.repeat(Math.max(0, Math.ceil((60_000 - header.length) / filler.length)));
+    fs.writeSync(fd, fromLine(i));
+    fs.writeSync(fd, Buffer.from(`${header}\nshort body\n\n`, "latin1"));
+  }
+  fs.closeSync(fd);
+  fs.renameSync(`${file}.part`, file);
+}
+
 const dropCaches = () => spawnSync("sync");
 const fmt = (n, d = 1) => n.toFixed(d);
 
@@ -139,6 +161,7 @@ async function mb2mdRun(mbox, outDir = work) {
 const big = path.join(work, `bench-${MESSAGES}.mbox`);
 const bigCl = path.join(work, `bench-${MESSAGES}-content-length.mbox`);
 const huge = path.join(work, `bench-${BIG_MB}mb-message.mbox`);
+const fat = path.join(work, "bench-3000-fat-headers.mbox");
 const SMALL = Number(process.env.BENCH_SMALL_MAILBOXES ?? 300);
 const spool = path.join(work, `spool-${SMALL}`);
 
@@ -188,6 +211,7 @@ console.log(`building inputs in ${work} from ${real.length} real messages ...`);
 buildBig30k(big);
 buildContentLength30k(bigCl);
 buildHuge(huge);
+buildFatHeaders(fat);
 buildSpool(spool);
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores, ${REPEAT} rounds per place`);
 if (!haveMb2md) console.log("mb2md: not installed (apt-get install mb2md), no comparison");
@@ -207,7 +231,7 @@ for (const [place, outDir] of places) {
   kept = null;
   if (place === "disk") {
     // Every run's Maildirs (about the mbox's size each) plus the 300 MB message's, with room to spare.
-    const need = ((REPEAT + 1) * 3 + 2) * fs.statSync(big).size + 2 * fs.statSync(huge).size + (1 << 30);
+    const need = ((REPEAT + 1) * 3 + 2) * fs.statSync(big).size + 2 * (fs.statSync(huge).size + fs.statSync(fat).size) + (1 << 30);
     const { bavail, bsize } = fs.statfsSync(outDir);
     if (bavail * bsize >= need) kept = [];
     else console.log(`(${fmt(need / 2 ** 30)} GB not free: each run is deleted before the next, whose disk figures then include ext4's slower inode allocation after a mass deletion)`);
@@ -234,8 +258,10 @@ for (const [place, outDir] of places) {
     small.ours.push(await smallRun(outDir));
     if (haveMb2md) small.mb2md.push(await smallMb2md(outDir));
   }
-  if (place === "disk") await migrateRun(`${BIG_MB} MB message`, huge);
-  else fs.rmSync(outDir, { recursive: true, force: true });
+  if (place === "disk") {
+    await migrateRun(`${BIG_MB} MB message`, huge);
+    await migrateRun("60 KB headers", fat);
+  } else fs.rmSync(outDir, { recursive: true, force: true });
   for (const dir of kept ?? []) fs.rmSync(dir, { recursive: true, force: true });
   kept = null;
   const [withIndex, ours, theirs] = [median(times.index), median(times.noIndex), haveMb2md ? median(times.mb2md) : null];

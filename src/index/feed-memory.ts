@@ -96,6 +96,11 @@ const FIRST_ARENA = 2 * 1024 * 1024;
 /** Memory no batch in flight holds, for the next batches of this thread's feeds. */
 const spare: SharedArrayBuffer[] = [];
 const SPARE_KEPT = AHEAD + 3;
+/**
+ * What the spare memory may add up to: enough for the batches in flight of ordinary mail
+ * (a thousand headers, ~2 MB each), not for as many of the largest (Batches' extraBytes).
+ */
+const SPARE_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * Where the migrating thread copies each fed message's header block as it stages the message:
@@ -117,7 +122,7 @@ export class HeaderArena {
   private readonly inFlight: { batch: number; memory: SharedArrayBuffer }[] = [];
   /** Bytes staged since the last cut, whatever memory they went to. */
   private batchBytes = 0;
-  /** The size new memory is made: enough for the largest batch so far, and a quarter more. */
+  /** The size new memory is made: the last batch's blocks and a quarter more. */
   private size = FIRST_ARENA;
 
   /** A copy of `block` in shared memory, after the blocks staged since the last cut. */
@@ -135,7 +140,7 @@ export class HeaderArena {
 
   /** The batch being staged ends here: its memory is left to it, the next blocks go elsewhere. */
   cut(): void {
-    this.size = Math.max(this.size, grown(this.batchBytes));
+    if (this.batchBytes > 0) this.size = Math.max(FIRST_ARENA, grown(this.batchBytes));
     this.batchBytes = 0;
     if (this.current === null || this.current.blocks === 0) return;
     this.cutOff.push(this.current);
@@ -189,7 +194,9 @@ export class HeaderArena {
 
 /** Memory no batch in flight holds: kept for later batches (of this feed or the next). */
 function recycle(memory: SharedArrayBuffer): void {
-  if (spare.length < SPARE_KEPT) spare.push(memory);
+  let kept = memory.byteLength;
+  for (const m of spare) kept += m.byteLength;
+  if (spare.length < SPARE_KEPT && kept <= SPARE_MAX_BYTES) spare.push(memory);
 }
 
 /** Whether `rows`' header blocks are all that `staged` holds, in order from its start. */

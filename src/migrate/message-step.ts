@@ -122,7 +122,7 @@ export class MessageStep {
     // Queued for writing only now, next to add(): a message written is always in the batch,
     // whose failure discards what it holds (an unnamed file's descriptor).
     if (whole) batches.writeWhole({ staged, pieces: head, mtime }, size);
-    const cut = batches.add(staged, row, fed);
+    const cut = batches.add(staged, row, fed, fed?.header.byteLength);
     // The batch ends with this message: the next one's header blocks go to other memory.
     if (cut) headers?.cut();
     this.seq++;

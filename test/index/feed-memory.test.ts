@@ -95,3 +95,25 @@ test("a batch that outgrew its memory, or is not what was staged, is copied into
   assert.equal(arena.carrying(stagedShort.slice(1), 2), null);
   assert.deepEqual(plain(unpackRows(slot.pack(stagedShort.slice(1), null))), plain(short.slice(1)));
 });
+
+test("memory made for a batch of huge headers is let go once answered; the batches after it come back to memory their size", () => {
+  const arena = new HeaderArena();
+  const stageAndCut = (rows: FedMessage[]) => {
+    const staged = rows.map((r) => ({ ...r, header: arena.add(r.header) }));
+    arena.cut();
+    return staged;
+  };
+  // 300 header blocks of 64 KB (the most the index reads of a header): 19 MB in one batch,
+  // more than the memory at hand, so copied.
+  const huge = (bytes: Buffer) => Buffer.concat([headerOf(bytes), Buffer.alloc(64 * 1024 - headerOf(bytes).length, 0x61)]);
+  assert.equal(arena.carrying(stageAndCut(batch(0, 300, huge)), 0), null);
+  // The next batch gets memory sized by that one, and crosses in it.
+  const next = arena.carrying(stageAndCut(batch(0, 50)), 1);
+  assert.ok(next && next.byteLength >= 300 * 64 * 1024);
+  arena.answered(2);
+  // Answered, that memory is not kept: the batch after it gets memory of its own size.
+  const after = stageAndCut(batch(5, 50));
+  const memory = after[0].header.buffer as SharedArrayBuffer;
+  assert.ok(memory !== next && memory.byteLength <= 4 * 1024 * 1024, `memory of ${memory.byteLength} bytes for 50 ordinary headers`);
+  assert.ok(arena.carrying(after, 2));
+});

@@ -113,3 +113,29 @@ test("message files without a readable header are counted in migrate's warnings,
     assert.deepEqual(m.warnings, ["2 message file(s) in the Maildir unreadable or without a header; indexed with what could be read"], user);
   }
 });
+
+test("messages with huge headers are fed in smaller batches (4 MB of header blocks each), and the index is still the one a scan builds", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  // 700 real messages whose headers are grown by 16 KB each (X-Filler lines): 12 MB of header
+  // blocks, which batches of a thousand messages would hold at once. (The last batches of a
+  // source halve as its end nears: without the header limit the first would be ~350.)
+  const filler = `X-Filler: ${"f".repeat(70)}\n`;
+  const lf = realMessages("lf").map((m) => m.bytes);
+  const fat = Array.from({ length: 700 }, (_, i) => Buffer.concat([Buffer.from(filler.repeat(200)), lf[i % lf.length]]));
+  const src = path.join(dir, "hugo");
+  fs.writeFileSync(src, buildMbox(fat, "mboxrd").mbox);
+  const r = mailstore(["migrate", "--root", root, "--json", src], { env: { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" } });
+  assert.equal(r.status, 0, r.stderr);
+  const [m] = JSON.parse(r.stdout).mailboxes;
+  assert.deepEqual([m.messages, m.indexedBy, m.warnings], [700, "delivery", []]);
+  const maildir = mailstore(["path", "--root", root, "hugo"]).stdout.trim();
+  const { default: Database } = await import("better-sqlite3");
+  const journal = new Database(path.join(maildir, "mailstore-journal.sqlite"), { readonly: true });
+  const sizes = journal.prepare("SELECT count FROM batches ORDER BY first_seq").pluck().all() as number[];
+  journal.close();
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 700);
+  assert.ok(Math.max(...sizes) <= (4 * 1024 * 1024) / (200 * filler.length) + 1, `batches of ${sizes.join(", ")} messages`);
+  const { kept, rescanned } = indexAndRescan(root, "hugo", path.join(dir, "hugo.sqlite"));
+  assert.deepEqual(kept, rescanned);
+});

@@ -137,13 +137,16 @@ test("batches: a batch is flushed while the one before it is still being publish
   assert.deepEqual(events.filter((e) => /^(pending|publish|done|finish)/.test(e)), ["pending 2", "publish f0,f1", "pending 2 + done 0", "publish f2,f3", "pending 2 + done 2", "publish f4,f5", "finish + done 4"]);
 });
 
-/** The sizes of the batches 100 messages of 10 bytes (a source of 1,000 bytes) are cut into. */
-async function batchSizes(limits: typeof DEFAULT_LIMITS): Promise<number[]> {
+/**
+ * The sizes of the batches 100 messages of 10 bytes (a source of 1,000 bytes) are cut into;
+ * `extraBytes`: what each message's extra (the index feed's header block) holds.
+ */
+async function batchSizes(limits: typeof DEFAULT_LIMITS, extraBytes?: (i: number) => number): Promise<number[]> {
   const { writer, events, finishOldest, inFlight } = fakeWriter();
-  const batches = new Batches<never>(writer, journal(events), 1, { beforePublish: () => undefined }, limits);
+  const batches = new Batches<number>(writer, journal(events), 1, { beforePublish: () => undefined }, limits);
   for (let i = 0; i < 100; i++) {
     batches.writeWhole(message(i).whole, 10);
-    const cut = batches.add(message(i).staged, { ...row(i), offset: i * 10, end: (i + 1) * 10, size: 10 });
+    const cut = batches.add(message(i).staged, { ...row(i), offset: i * 10, end: (i + 1) * 10, size: 10 }, i, extraBytes?.(i));
     while (inFlight() > 0) await finishOldest();
     await cut;
   }
@@ -156,6 +159,14 @@ test("batches: as the source's end nears, each batch is cut once it holds what i
   // 40; then 30 (holding 300 bytes, 300 left), 15, 8, 4 (tailMessages), and the last 3.
   assert.deepEqual(await batchSizes({ ...limits, sourceEnd: 1000 }), [40, 30, 15, 8, 4, 3]);
   assert.deepEqual(await batchSizes(limits), [40, 40, 20], "without sourceEnd, batches are cut by their limits alone");
+});
+
+test("batches: a batch is cut once the extras it holds for the index feed reach extraBytes, however few its messages", async () => {
+  const limits = { ...DEFAULT_LIMITS, messages: 40, groupMessages: 1, writesInFlight: 1000, extraBytes: 1000 };
+  // Headers of 100 bytes: ten to a batch. Then of 30 (messages 50 on): 34 to a batch, and
+  // the batch that began with the large ones is cut once it holds 1,000 bytes.
+  assert.deepEqual(await batchSizes(limits, (i) => (i < 50 ? 100 : 30)), [10, 10, 10, 10, 10, 34, 16]);
+  assert.deepEqual(await batchSizes(limits, () => 10), [40, 40, 20], "small extras leave the batches to their other limits");
 });
 
 test("batches: a batch that fails before it is published is discarded, and so is what was staged after it", async () => {
