@@ -6,7 +6,7 @@ import { forEachMessageFile, type MessageFile } from "../maildir/scan.js";
 import { envNumber } from "../util/env.js";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders, subdirMtimeNs } from "./folders.js";
-import { readHeads } from "./heads.js";
+import { type MessageHead, readHeads } from "./heads.js";
 import { createFolder, flagLetters, type FolderRow, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFilePages, UID_NEXT, updateStats } from "./rows.js";
 import { type Stamp, stampOf } from "./stamp.js";
 
@@ -32,6 +32,26 @@ export interface IndexSummary {
 }
 
 const BATCH = 1000;
+
+/**
+ * Files whose heads are read at once: a batch of a thousand, fewer where headers are huge.
+ * Each batch's heads (up to 64 KB a file) are held together: a thousand of 60 KB took
+ * `mailstore index` to a 255 MB peak. The first batch of a folder is small, and each next one
+ * is sized so that its heads come to about HEAD_BYTES, as the last batch's did.
+ */
+export class HeadBatches {
+  static readonly FIRST = 100;
+  static readonly HEAD_BYTES = 8 * 1024 * 1024;
+  size = HeadBatches.FIRST;
+
+  /** The last batch held `count` files whose heads took `bytes`. */
+  read(count: number, bytes: number): void {
+    const fitting = bytes > 0 ? Math.floor((count * HeadBatches.HEAD_BYTES) / bytes) : BATCH;
+    this.size = Math.min(BATCH, Math.max(16, fitting));
+  }
+}
+
+const headBytes = (heads: MessageHead[]) => heads.reduce((n, h) => n + h.block.length, 0);
 
 /**
  * The listing's files at `positions`, by delivery: Maildir names sort by delivery time, then
@@ -217,6 +237,7 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, opts: 
   const refresh = statement(`UPDATE messages SET subdir = @subdir, info = @info, flags = @flags, size = @size, received = @received, date = @date, from_addr = @from, to_addr = @to, cc_addr = @cc,
     subject = @subject, message_id = @messageId, in_reply_to = @inReplyTo, refs = @references, has_attachments = @hasAttachments, broken = @broken WHERE folder_id = @folder AND uid = @uid`);
 
+  const sizes = new HeadBatches();
   for (const page of storedFilePages(db, folderId, opts.pageRows)) {
     const gone: number[] = [];
     const changed: Array<{ entry: MessageFile; uid: number }> = [];
@@ -229,9 +250,11 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, opts: 
     if (!full) summary.renamed += changed.length;
     // Batched transactions: a kill -9 leaves a consistent index that the next run completes.
     for (let i = 0; i < gone.length; i += BATCH) db.transaction(() => gone.slice(i, i + BATCH).forEach((uid) => remove().run(folderId, uid)))();
-    for (let i = 0; i < changed.length; i += BATCH) {
-      const batch = changed.slice(i, i + BATCH);
+    for (let i = 0; i < changed.length; ) {
+      const batch = changed.slice(i, i + (full ? sizes.size : BATCH));
+      i += batch.length;
       const heads = full ? readHeads(dir, batch.map(({ entry }) => fileOf(entry))) : [];
+      if (full) sizes.read(batch.length, headBytes(heads));
       db.transaction(() => {
         batch.forEach(({ entry, uid }, j) => {
           if (full) refresh().run({ ...readMessage(entry, summary, heads[j]), folder: folderId, uid });
@@ -246,15 +269,18 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, opts: 
   // uid_next moves with each batch of inserts, in the same transaction.
   const insert = statement(INSERT_MESSAGE);
   const advance = statement(SET_UID_NEXT);
-  for (let i = 0; i < fresh.length; i += BATCH) {
-    const batch = fresh.slice(i, i + BATCH).map((at) => disk.fileAt(at));
+  for (let i = 0; i < fresh.length; ) {
+    const batch = fresh.slice(i, i + sizes.size).map((at) => disk.fileAt(at));
     const heads = readHeads(dir, batch.map(fileOf));
+    const first = uidStart + i;
     db.transaction(() => {
       batch.forEach((entry, j) => {
-        insert().run(...rowValues(readMessage(entry, summary, heads[j]), folderId, uidStart + i + j));
+        insert().run(...rowValues(readMessage(entry, summary, heads[j]), folderId, first + j));
       });
-      advance().run(uidStart + i + batch.length, folderId);
+      advance().run(first + batch.length, folderId);
     })();
+    i += batch.length;
+    sizes.read(batch.length, headBytes(heads));
   }
   updateStats(db, folderId);
 }

@@ -4,7 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
 import { INDEX_FILE } from "../../src/index/db.js";
-import { indexMaildir } from "../../src/index/indexer.js";
+import { HeadBatches, indexMaildir } from "../../src/index/indexer.js";
 import { listMessages, mailboxStat } from "../../src/index/query.js";
 import { dumpIndex } from "../helpers/index-dump.js";
 import { migratedMaildir } from "../helpers/maildir.js";
@@ -171,4 +171,36 @@ test("a folder without new/ (made by another tool) is indexed; a new/ made later
   fs.utimesSync(path.join(maildir, "new"), old, old);
   assert.equal(indexMaildir(maildir).added, 1);
   assert.equal(mailboxStat("nina", maildir).folders[0].recent, 1);
+});
+
+test("heads are read in batches of about 8 MB: a thousand files of ordinary mail, fewer of huge headers", () => {
+  const sizes = new HeadBatches();
+  assert.equal(sizes.size, 100, "a folder's first batch is small");
+  sizes.read(100, 130 * 1024);
+  assert.equal(sizes.size, 1000, "ordinary headers: a thousand");
+  sizes.read(1000, 60 * 1000 * 1024);
+  assert.equal(sizes.size, 136, "60 KB headers: 136 make 8 MB");
+  sizes.read(136, 136 * 2 * 1024);
+  assert.equal(sizes.size, 1000, "back to a thousand when the headers shrink");
+  sizes.read(20, 0);
+  assert.equal(sizes.size, 1000, "files without a header (empty, unreadable)");
+});
+
+test("a mailbox of huge headers is indexed in smaller batches: every file once, UIDs in delivery order, a full pass changes nothing", async () => {
+  // Every real message with ~60 KB more header (X-Filler lines): a thousand such heads would be 60 MB.
+  const filler = `X-Filler: ${"f".repeat(70)}\n`.repeat(740);
+  const maildir = await mailbox(138, Array.from({ length: 138 }, (_, i) => (i % 3 ? filler : `Status: RO\n${filler}`)));
+  const summary = indexMaildir(maildir);
+  assert.equal(summary.added, 138);
+  const list = listMessages(maildir);
+  assert.deepEqual(list.map((m) => m.uid), Array.from({ length: 138 }, (_, i) => i + 1));
+  // Delivery order: by the name's seconds, then its M (sequence) field, as numbers.
+  const key = (name: string) => name.split(".").slice(0, 2).map((part) => Number(part.replace(/^M(\d+)P.*$/, "$1")));
+  const baseOf = (name: string) => name.split(/[,:]/)[0];
+  const byDelivery = [...files(maildir, "new"), ...files(maildir, "cur")].map(baseOf).sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
+  assert.deepEqual(list.map((m) => baseOf(path.basename(m.file))), byDelivery, "in delivery order, across the batch boundary");
+  const before = dumpIndex(maildir);
+  const full = indexMaildir(maildir, { full: true });
+  assert.deepEqual([full.added, full.removed], [0, 0]);
+  assert.deepEqual(dumpIndex(maildir), before);
 });
