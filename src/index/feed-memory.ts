@@ -168,14 +168,15 @@ export class HeaderArena {
     if (rows.length === 0) return null;
     const memory = rows[rows.length - 1].header.buffer;
     const at = this.cutOff.findIndex((m) => m.memory === memory);
-    let staged: StagedMemory | null = null;
-    if (at >= 0) staged = this.cutOff.splice(0, at + 1)[at];
-    else if (this.current?.memory === memory && fills(this.current, rows)) {
-      staged = this.current;
-      this.current = null;
-      this.cutOff.length = 0;
+    if (at >= 0) {
+      const staged = this.cutOff.splice(0, at + 1)[at];
+      return fills(staged, rows) ? staged.memory : null;
     }
-    return staged && fills(staged, rows) ? staged.memory : null;
+    // The memory being staged into is given up only when the batch is all it holds.
+    if (this.current?.memory !== memory || !fills(this.current, rows)) return null;
+    this.current = null;
+    this.cutOff.length = 0;
+    return memory;
   }
 
   /** New memory for the blocks from here on: room for the batch so far and a block of `need` bytes. */

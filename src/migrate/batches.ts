@@ -63,7 +63,7 @@ export class Batches<Extra = never> implements WriteProgress {
   private readonly rows: MessageRow[] = [];
   private readonly extras: Extra[] = [];
   private stagedBytes = 0;
-  private extraBytes = 0;
+  private stagedExtraBytes = 0;
   private group: WholeMessage[] = [];
   private groupBytes = 0;
   private writes: Promise<void>[] = [];
@@ -120,9 +120,9 @@ export class Batches<Extra = never> implements WriteProgress {
     this.rows.push(row);
     if (extra !== undefined) this.extras.push(extra);
     this.stagedBytes += row.size;
-    this.extraBytes += extraBytes;
+    this.stagedExtraBytes += extraBytes;
     const { messages, bytes, sourceEnd, tailMessages } = this.limits;
-    const full = this.staged.length >= messages || this.stagedBytes >= bytes || this.extraBytes >= this.limits.extraBytes;
+    const full = this.staged.length >= messages || this.stagedBytes >= bytes || this.stagedExtraBytes >= this.limits.extraBytes;
     const tail = sourceEnd !== undefined && this.staged.length >= tailMessages && this.stagedBytes >= sourceEnd - row.end;
     return full || tail ? this.cut() : null;
   }
@@ -214,7 +214,7 @@ export class Batches<Extra = never> implements WriteProgress {
     const rows = this.rows.splice(0);
     const extras = this.extras.splice(0);
     this.stagedBytes = 0;
-    this.extraBytes = 0;
+    this.stagedExtraBytes = 0;
     const prior = this.previous;
     const flushed = this.writer.flush(staged);
     this.beforePrevious = prior;
