@@ -153,6 +153,7 @@ void read_heads_register(napi_env env, napi_value exports);
 void header_fields_register(napi_env env, napi_value exports);
 void sched_register(napi_env env, napi_value exports);
 void fcntl_lock_register(napi_env env, napi_value exports);
+void exit_now_register(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "scanDir", scan_dir);
@@ -163,6 +164,7 @@ static napi_value init(napi_env env, napi_value exports) {
   header_fields_register(env, exports);
   sched_register(env, exports);
   fcntl_lock_register(env, exports);
+  exit_now_register(env, exports);
   return exports;
 }
 

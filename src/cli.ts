@@ -2,8 +2,10 @@
 
 // migrate and verify run each mailbox on a pool worker: the first one starts as the rest of
 // the program loads, so its boot and the loading of its code (~0.2 s) overlap the option
-// parsing and the search for sources instead of following them. Other commands do not load
-// the pool at all (the nightly index with nothing to do starts no thread).
+// parsing and the search for sources instead of following them. A run of one mailbox (as
+// --user makes it) runs it on this thread instead (src/migrate/run-tasks.ts): its code
+// starts loading here. Other commands do not load the pool at all (the nightly index with
+// nothing to do starts no thread).
 const named = process.argv[2];
 
 // The long jobs run as batch work (src/util/sched.ts), set before any thread of ours starts
@@ -12,9 +14,14 @@ const named = process.argv[2];
 const BATCH_COMMANDS = new Set(["migrate", "verify", "index", "report", "relayout"]);
 if (BATCH_COMMANDS.has(named)) (await import("./util/sched.js")).runAsBatchJob();
 
+// The commands whose work runs on worker threads (src/migrate/pool.ts).
+const POOL_COMMANDS = new Set(["migrate", "verify", "index"]);
+
 const prestart = async () => {
   if (named !== "migrate" && named !== "verify") return;
-  (await import("./migrate/pool.js")).prestartWorker(new URL("./migrate/worker.js", import.meta.url), { mode: named });
+  const lone = process.argv.some((arg) => arg === "--user" || arg.startsWith("--user="));
+  if (lone) (await import("./migrate/task-runner.js")).preload(named);
+  else (await import("./migrate/pool.js")).prestartWorker(new URL("./migrate/worker.js", import.meta.url), { mode: named });
 };
 
 const [{ Command, CommanderError }, { EXIT }, { UsageError }] = await Promise.all([import("./util/commander.js"), import("./commands/common.js"), import("./commands/sources.js"), prestart()]);
@@ -49,6 +56,8 @@ try {
     registered.add(register);
   }
   await program.parseAsync(process.argv);
+  // A run on the pool ends without its threads torn down one by one (src/util/exit-now.ts).
+  if (POOL_COMMANDS.has(named)) (await import("./util/exit-now.js")).exitNowIfDone(Number(process.exitCode ?? 0));
 } catch (err) {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;

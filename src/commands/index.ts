@@ -97,9 +97,8 @@ export function registerIndex(program: Command): void {
  */
 async function indexOnWorkers(tasks: MailboxTask[], layout: { root: string; fanout: Fanout }, cli: IndexCliOptions, progress: Progress): Promise<IndexResult[]> {
   const { root, fanout } = layout;
-  const { runPool } = await import("../migrate/pool.js");
-  return runPool<MailboxTask, IndexResult>(
-    new URL("../migrate/worker.js", import.meta.url),
+  const { runTasks } = await import("../migrate/run-tasks.js");
+  return runTasks<IndexResult>(
     tasks,
     {
       jobs: cli.jobs ?? defaultJobs(),

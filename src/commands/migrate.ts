@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask } from "../migrate/task.js";
-import { runPool } from "../migrate/pool.js";
+import { runTasks } from "../migrate/run-tasks.js";
 import { inShard } from "../maildir/shard.js";
 import { removeHeldFilesOnSignals } from "../util/held-files.js";
 import { defaultJobs, EXIT, selectShard } from "./common.js";
@@ -36,8 +36,7 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   // Bytes read per mailbox: a failed (or unchanged) one is credited with the rest of its file,
   // so the bar ends at 100%.
   const consumed = new Map<number, number>();
-  const results = await runPool<MailboxTask, MailboxResult>(
-    new URL("../migrate/worker.js", import.meta.url),
+  const results = await runTasks<MailboxResult>(
     tasks,
     { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "migrate", options, prestartFeed }, keyOf: (t) => t.user, crashed: (task, error) => crashedResult(task, error) },
     {

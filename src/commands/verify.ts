@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import type { MailboxTask } from "../migrate/mailbox.js";
-import { runPool } from "../migrate/pool.js";
+import { runTasks } from "../migrate/run-tasks.js";
 import { inShard } from "../maildir/shard.js";
 import { emptyVerifyResult, type VerifyResult } from "../migrate/verify.js";
 import { defaultJobs, EXIT, selectShard } from "./common.js";
@@ -23,8 +22,7 @@ async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<num
   const tasks = resolveTasks(args, cli).filter((t) => inShard(t.user, shard));
   const options = buildOptions(cli, false);
   const progress = makeProgress(sourceBytes(tasks.map((t) => t.source)), cli.progress && !cli.json && process.stderr.isTTY === true);
-  const results = await runPool<MailboxTask, VerifyResult>(
-    new URL("../migrate/worker.js", import.meta.url),
+  const results = await runTasks<VerifyResult>(
     tasks,
     { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "verify", options }, keyOf: (t) => t.user, crashed: (task, error) => ({ ...emptyVerifyResult(task), error: `${task.source}: worker crashed: ${error.message}` }) },
     {

@@ -130,10 +130,17 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
       for (let index = await next(); index >= 0; index = await next()) await run(index);
     };
     await Promise.all(Array.from({ length: Math.max(1, opts.depth ?? 1) }, slot));
+    // Its end is not waited for: the results are in, and a process that exits the usual way
+    // waits for its threads anyway (one that ends at once does not: src/util/exit-now.ts).
     const last = current as Held | null;
-    if (last) await last.worker.terminate();
+    if (last) void last.worker.terminate();
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tasks.length)) }, lane));
-  for (const unused of warm.get(workerFile.href)?.splice(0) ?? []) void unused.terminate();
+  dropPrestarted(workerFile);
   return results;
+}
+
+/** Ends the workers started ahead for `workerFile` that no pool took (a run that needed fewer, or none). */
+export function dropPrestarted(workerFile: URL): void {
+  for (const unused of warm.get(workerFile.href)?.splice(0) ?? []) void unused.terminate();
 }

@@ -32,6 +32,8 @@ interface Addon {
   batchJob: () => number;
   /** See native/fcntl-lock.c: one try for a POSIX lock on the whole file; false if another process holds one. */
   fcntlLock: (fd: number, exclusive: boolean) => boolean;
+  /** See native/exit-now.c: _exit(code), no teardown of the JavaScript threads. */
+  exitNow: (code: number) => never;
 }
 
 let loaded: Addon | null | undefined;
@@ -47,7 +49,7 @@ export function nativeAddon(): Addon | null {
   try {
     const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
-    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "batchJob", "fcntlLock"] as const).every((f) => typeof addon[f] === "function");
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "batchJob", "fcntlLock", "exitNow"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
   } catch {
     loaded = null;
