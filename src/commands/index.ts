@@ -106,7 +106,7 @@ async function indexOnWorkers(tasks: MailboxTask[], layout: { root: string; fano
       depth: 2,
       shared: { mode: "index", options: { root, fanout, full: cli.full === true, lockWaitMs: cli.lockTimeout * 1000 } },
       keyOf: (t) => t.user,
-      crashed: (t, e) => ({ user: t.user, status: "failed", seconds: 0, error: `worker crashed: ${e.message}` }),
+      crashed: (t, e) => ({ user: t.user, status: "failed", seconds: 0, error: `crashed: ${e.message}` }),
     },
     {
       result: (_i, r) => {

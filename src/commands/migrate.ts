@@ -88,5 +88,5 @@ function uidsNote(r: MailboxResult): string {
 }
 
 function crashedResult(task: MailboxTask, error: Error): MailboxResult {
-  return { ...emptyMailboxResult(task), error: `${task.source}: worker crashed: ${error.message}` };
+  return { ...emptyMailboxResult(task), error: `${task.source}: crashed: ${error.message}` };
 }

@@ -24,7 +24,7 @@ async function verifyCommand(args: string[], cli: SourceCliOptions): Promise<num
   const progress = makeProgress(sourceBytes(tasks.map((t) => t.source)), cli.progress && !cli.json && process.stderr.isTTY === true);
   const results = await runTasks<VerifyResult>(
     tasks,
-    { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "verify", options }, keyOf: (t) => t.user, crashed: (task, error) => ({ ...emptyVerifyResult(task), error: `${task.source}: worker crashed: ${error.message}` }) },
+    { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "verify", options }, keyOf: (t) => t.user, crashed: (task, error) => ({ ...emptyVerifyResult(task), error: `${task.source}: crashed: ${error.message}` }) },
     {
       progress: (_i, bytes, messages) => progress.add(bytes, messages),
       result: (_i, r) => {
