@@ -145,39 +145,84 @@ export function readUidlist(folderDir: string): string | null {
   }
 }
 
+const LOCK_POLL_MS = 50;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * Writes the list as Dovecot does: the text goes into dovecot-uidlist.lock (created
- * exclusively, so a Dovecot process holding the lock is never overwritten), which is then
- * renamed over dovecot-uidlist. A lock older than two minutes is stale and taken over, as
- * Dovecot does. Throws when the lock is held.
+ * Dovecot's lock on a folder's list, held by this process. Taken as Dovecot takes it:
+ * dovecot-uidlist.lock created exclusively, so a list Dovecot is writing into it is never
+ * touched. Whoever holds it may write the list: the new text goes into the lock file, which
+ * is then renamed over dovecot-uidlist (commit); so the list is read again once the lock is
+ * held, for Dovecot may have rewritten it just before.
  */
-export function writeUidlist(folderDir: string, text: string, opts: { owner?: Owner; flush: boolean }): void {
-  const lock = path.join(folderDir, UIDLIST_LOCK);
-  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
-  let fd: number;
-  try {
-    fd = fs.openSync(lock, flags, 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    const held = fs.lstatSync(lock);
-    if (!held.isFile() || Date.now() - held.mtimeMs < STALE_LOCK_MS) {
-      throw new Error(`${lock} is held (Dovecot is using the folder?); the messages are delivered, their UIDs not yet: run again once it is gone`);
-    }
-    fs.rmSync(lock);
-    fd = fs.openSync(lock, flags, 0o600);
+export class UidlistLock {
+  private constructor(
+    private readonly folderDir: string,
+    private fd: number | null,
+  ) {}
+
+  private get file(): string {
+    return path.join(this.folderDir, UIDLIST_LOCK);
   }
-  try {
+
+  /**
+   * Takes the lock. Dovecot holds it for the moment a sync takes: a held lock is waited for,
+   * up to `waitMs`, then this throws. One older than two minutes is a crashed writer's and is
+   * taken over, as Dovecot does; one that is not a plain file is never removed.
+   */
+  static async take(folderDir: string, waitMs: number): Promise<UidlistLock> {
+    const file = path.join(folderDir, UIDLIST_LOCK);
+    const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return new UidlistLock(folderDir, fs.openSync(file, flags, 0o600));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      let held: fs.Stats | null = null;
+      try {
+        held = fs.lstatSync(file);
+      } catch {
+        continue; // released just now
+      }
+      if (held.isFile() && Date.now() - held.mtimeMs >= STALE_LOCK_MS) fs.rmSync(file, { force: true });
+      else if (Date.now() >= deadline) {
+        throw new Error(`${file} is held (Dovecot is using the folder?); waited ${Math.round(waitMs / 1000)} s; the messages are delivered, their UIDs not yet: run again once it is gone`);
+      } else await sleep(LOCK_POLL_MS);
+    }
+  }
+
+  /** Writes `text` as the folder's list (owned, flushed per `opts`, never partial) and gives the lock up. */
+  commit(text: string, opts: { owner?: Owner; flush: boolean }): void {
+    const fd = this.held();
     try {
-      fs.writeFileSync(fd, text);
-      giveTo(fd, opts.owner);
-      if (opts.flush) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
+      try {
+        fs.writeFileSync(fd, text);
+        giveTo(fd, opts.owner);
+        if (opts.flush) fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(this.file, path.join(this.folderDir, UIDLIST_FILE));
+    } catch (err) {
+      fs.rmSync(this.file, { force: true });
+      throw err;
     }
-    fs.renameSync(lock, path.join(folderDir, UIDLIST_FILE));
-  } catch (err) {
-    fs.rmSync(lock, { force: true });
-    throw err;
+    if (opts.flush) fsyncDir(this.folderDir);
   }
-  if (opts.flush) fsyncDir(folderDir);
+
+  /** Gives the lock up without writing; nothing once committed. */
+  release(): void {
+    if (this.fd === null) return;
+    fs.closeSync(this.held());
+    fs.rmSync(this.file, { force: true });
+  }
+
+  private held(): number {
+    const fd = this.fd;
+    if (fd === null) throw new Error(`${this.file}: no longer held`);
+    this.fd = null;
+    return fd;
+  }
 }

@@ -136,14 +136,14 @@ export class Batches<Extra = never> implements WriteProgress {
   }
 
   /** Makes everything added visible, and journals it done with the source (one commit). */
-  async finish(identity: SourceIdentity, beforeDone?: () => void): Promise<void> {
+  async finish(identity: SourceIdentity, beforeDone?: () => void | Promise<void>): Promise<void> {
     await this.cut();
     await this.previous;
     if (beforeDone) {
       // What beforeDone reads of the journal includes the last batch: marked done on its own.
       if (this.unmarked !== null) this.journal.markDone(this.sourceId, this.unmarked);
       this.unmarked = null;
-      beforeDone();
+      await beforeDone();
     }
     this.journal.finish(this.sourceId, identity, this.unmarked);
     this.unmarked = null;

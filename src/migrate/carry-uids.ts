@@ -1,5 +1,5 @@
 import type { Owner } from "../maildir/dirs.js";
-import { planUidlist, readUidlist, writeUidlist } from "../maildir/uidlist.js";
+import { planUidlist, readUidlist, UidlistLock } from "../maildir/uidlist.js";
 import type { Journal, MessageRow } from "./journal.js";
 import type { MailboxResult } from "./task.js";
 
@@ -21,11 +21,12 @@ function* firstOf(rows: Iterable<MessageRow>, count: number): Generator<MessageR
  * The list is mailstore's to write only while Dovecot has not taken it over: when there is
  * none, or when it is, byte for byte, the list an earlier run wrote, for as many of the
  * source's first messages as it has lines (not necessarily all that were delivered before
- * this run: a run may have delivered more, then stopped before it wrote the list). One
+ * this run: a run may have delivered more, then stopped before it wrote the list). That is
+ * judged under Dovecot's lock (waited for up to `lockWaitMs`), on the list as it is then. One
  * folder holds one source's UIDs: a second mbox into the same folder would bring a second,
  * clashing set of them.
  */
-export function carryUids(journal: Journal, sourceId: number, folderKey: string, folderDir: string, result: MailboxResult, opts: { owner?: Owner; flush: boolean }): void {
+export async function carryUids(journal: Journal, sourceId: number, folderKey: string, folderDir: string, result: MailboxResult, opts: { owner?: Owner; flush: boolean; lockWaitMs: number }): Promise<void> {
   const plan = planUidlist(journal.deliveredRows(sourceId));
   if (plan.text === null) return;
   const others = journal.sources().filter((s) => s.folder === folderKey && s.id !== sourceId);
@@ -33,19 +34,26 @@ export function carryUids(journal: Journal, sourceId: number, folderKey: string,
     result.warnings.push(`IMAP UIDs and POP3 UIDLs not carried over: folder ${folderKey} also holds the messages of ${others[0].path}, whose UIDs would clash`);
     return;
   }
-  const existing = readUidlist(folderDir);
-  if (existing !== plan.text) {
-    const listed = existing === null ? 0 : existing.split("\n").length - 2;
-    const prior = existing === null ? null : planUidlist(firstOf(journal.deliveredRows(sourceId), listed));
-    if (prior && existing !== prior.text) {
-      // Dovecot numbers this run's messages from its N on, as the list would have numbered
-      // those without a usable X-UID: only an X-UID or X-UIDL among them is lost.
-      if (plan.carried > prior.carried || plan.uidls > prior.uidls) {
-        result.warnings.push("IMAP UIDs and POP3 UIDLs of this run's messages not carried over: the folder's dovecot-uidlist is not the one mailstore wrote (Dovecot has taken it over), so Dovecot numbers them");
+  // Nothing to write when the list is already this one; read without the lock first, as a
+  // finished migration run again finds it.
+  if (readUidlist(folderDir) !== plan.text) {
+    const lock = await UidlistLock.take(folderDir, opts.lockWaitMs);
+    try {
+      const existing = readUidlist(folderDir);
+      const listed = existing === null ? 0 : existing.split("\n").length - 2;
+      const prior = existing === null ? null : planUidlist(firstOf(journal.deliveredRows(sourceId), listed));
+      if (prior && existing !== prior.text && existing !== plan.text) {
+        // Dovecot numbers this run's messages from its N on, as the list would have numbered
+        // those without a usable X-UID: only an X-UID or X-UIDL among them is lost.
+        if (plan.carried > prior.carried || plan.uidls > prior.uidls) {
+          result.warnings.push("IMAP UIDs and POP3 UIDLs of this run's messages not carried over: the folder's dovecot-uidlist is not the one mailstore wrote (Dovecot has taken it over), so Dovecot numbers them");
+        }
+        return;
       }
-      return;
+      if (existing !== plan.text) lock.commit(plan.text, opts);
+    } finally {
+      lock.release(); // (nothing left to give up once committed)
     }
-    writeUidlist(folderDir, plan.text, opts);
   }
   result.uids = { validity: plan.validity, carried: plan.carried, renumbered: plan.renumbered };
 }

@@ -216,7 +216,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     // A resumed source is looked at again even without new X-UIDs: an earlier run may have
     // stopped before it wrote the folder's dovecot-uidlist.
     const uidsToCarry = step.uids.sawAny || result.previous > 0;
-    await batches.finish(identity, uidsToCarry ? () => carryUids(journal, sourceId, folderKey, folderDir, result, { owner, flush: opts.sync === "durable" }) : undefined);
+    await batches.finish(identity, uidsToCarry ? () => carryUids(journal, sourceId, folderKey, folderDir, result, { owner, flush: opts.sync === "durable", lockWaitMs: opts.lockTimeoutMs }) : undefined);
     noteFallbacks(reader, result);
     if (keywords.dropped.size > 0) result.warnings.push(`more than 26 keywords: not kept as Maildir flags: ${[...keywords.dropped].join(" ")}`);
     await index?.complete(result);

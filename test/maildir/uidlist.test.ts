@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import type { FolderBase } from "../../src/mbox/imap-uids.js";
-import { planUidlist, readUidlist, type UidSource, UIDLIST_FILE, UIDLIST_LOCK, writeUidlist } from "../../src/maildir/uidlist.js";
+import { planUidlist, readUidlist, type UidSource, UIDLIST_FILE, UIDLIST_LOCK, UidlistLock } from "../../src/maildir/uidlist.js";
 import { tempDir } from "../helpers/mbox.js";
 
 const dovecotBase: FolderBase = { validity: 1796647924, last: 37, fromHeader: true };
@@ -40,35 +40,48 @@ test("nothing is planned for a folder with nothing to carry, nor for a journal w
   assert.equal(planUidlist(messages([1, 2], null, ["a", "b"])).text, null);
 });
 
-test("the list is written through Dovecot's lock file, owned and whole; a held lock is left alone, a stale one taken over", () => {
+test("the list is written through Dovecot's lock file, owned and whole; a held lock is waited for and left alone, a stale one taken over", async () => {
   const dir = tempDir();
-  writeUidlist(dir, "3 V1 N2\n1 :a\n", { flush: true });
+  const lockFile = path.join(dir, UIDLIST_LOCK);
+  const write = async (text: string, waitMs = 0) => (await UidlistLock.take(dir, waitMs)).commit(text, { flush: true });
+  await write("3 V1 N2\n1 :a\n");
   assert.equal(readUidlist(dir), "3 V1 N2\n1 :a\n");
   assert.equal(fs.statSync(path.join(dir, UIDLIST_FILE)).mode & 0o777, 0o600);
-  assert.equal(fs.existsSync(path.join(dir, UIDLIST_LOCK)), false);
+  assert.equal(fs.existsSync(lockFile), false);
 
-  // Dovecot holds the lock (and is writing its own list into it): never touched.
-  fs.writeFileSync(path.join(dir, UIDLIST_LOCK), "3 V1 N3\n");
-  assert.throws(() => writeUidlist(dir, "3 V1 N9\n", { flush: false }), /dovecot-uidlist\.lock is held/);
-  assert.equal(fs.readFileSync(path.join(dir, UIDLIST_LOCK), "utf8"), "3 V1 N3\n");
+  // Dovecot holds the lock (and is writing its own list into it): waited for, never touched.
+  fs.writeFileSync(lockFile, "3 V1 N3\n");
+  const started = Date.now();
+  await assert.rejects(write("3 V1 N9\n", 300), /dovecot-uidlist\.lock is held .*waited 0 s/);
+  assert.ok(Date.now() - started >= 300, "it waited");
+  assert.equal(fs.readFileSync(lockFile, "utf8"), "3 V1 N3\n");
   assert.equal(readUidlist(dir), "3 V1 N2\n1 :a\n");
 
-  // Older than two minutes: a crashed writer's, taken over.
+  // Given up while waited for (Dovecot's sync ended): taken then.
+  setTimeout(() => fs.renameSync(lockFile, path.join(dir, UIDLIST_FILE)), 200);
+  const lock = await UidlistLock.take(dir, 10_000);
+  assert.equal(readUidlist(dir), "3 V1 N3\n", "the list as Dovecot left it is there to read under the lock");
+  lock.release();
+  assert.equal(fs.existsSync(lockFile), false, "given up without writing");
+  assert.equal(readUidlist(dir), "3 V1 N3\n");
+
+  // Older than two minutes: a crashed writer's, taken over at once.
+  fs.writeFileSync(lockFile, "3 V1 N4\n");
   const old = new Date(Date.now() - 121_000);
-  fs.utimesSync(path.join(dir, UIDLIST_LOCK), old, old);
-  writeUidlist(dir, "3 V1 N9\n", { flush: false });
+  fs.utimesSync(lockFile, old, old);
+  await write("3 V1 N9\n");
   assert.equal(readUidlist(dir), "3 V1 N9\n");
 
   // A symlink planted as the lock or as the list is never written through.
   const outside = path.join(tempDir(), "victim");
   fs.writeFileSync(outside, "keep");
-  fs.symlinkSync(outside, path.join(dir, UIDLIST_LOCK));
-  assert.throws(() => writeUidlist(dir, "3 V1 N10\n", { flush: false }), /is held/);
-  fs.rmSync(path.join(dir, UIDLIST_LOCK));
+  fs.symlinkSync(outside, lockFile);
+  await assert.rejects(write("3 V1 N10\n", 100), /is held/);
+  fs.rmSync(lockFile);
   fs.rmSync(path.join(dir, UIDLIST_FILE));
   fs.symlinkSync(outside, path.join(dir, UIDLIST_FILE));
   assert.throws(() => readUidlist(dir), /ELOOP/);
-  writeUidlist(dir, "3 V1 N10\n", { flush: false });
+  await write("3 V1 N10\n");
   assert.equal(fs.readFileSync(outside, "utf8"), "keep");
   assert.equal(fs.lstatSync(path.join(dir, UIDLIST_FILE)).isFile(), true);
 });

@@ -123,7 +123,7 @@ test("mail appended since the old server numbered it gets the next UIDs on the n
   assert.equal(fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8"), dovecots);
 });
 
-test("a held dovecot-uidlist.lock fails the mailbox with its messages delivered once; the next run writes the list", async () => {
+test("a dovecot-uidlist.lock held past the lock timeout fails the mailbox with its messages delivered once; the next run writes the list", async () => {
   const dir = tempDir();
   const root = path.join(dir, "root");
   const src = copyOfFixture(dir, "carol");
@@ -142,6 +142,30 @@ test("a held dovecot-uidlist.lock fails the mailbox with its messages delivered 
   assert.equal(again.uids?.carried, 35);
   assert.equal(maildirMessages(folder).length, 35);
   assertListMatchesFiles(folder, uidlistOf(folder).entries, 35);
+});
+
+test("a dovecot-uidlist.lock is waited for; a list Dovecot wrote before giving it up is kept, not overwritten", async () => {
+  const dir = tempDir();
+  const root = path.join(dir, "root");
+  const src = copyOfFixture(dir, "dora");
+  const folder = userMaildir(root, "dora");
+  fs.mkdirSync(folder, { recursive: true });
+  const lockFile = path.join(folder, UIDLIST_LOCK);
+  fs.writeFileSync(lockFile, "");
+  // Dovecot's sync ends after the messages are in: its own list in place, its lock gone.
+  const dovecots = "3 V1700000000 N2\n1 :1700000000.M1P1.host\n";
+  const sync = setTimeout(() => {
+    fs.writeFileSync(lockFile, dovecots);
+    fs.renameSync(lockFile, path.join(folder, UIDLIST_FILE));
+  }, 800);
+  const r = await migrateMailbox({ source: src, user: "dora" }, options(root));
+  clearTimeout(sync);
+  assert.equal(r.status, "migrated", r.error);
+  assert.equal(maildirMessages(folder).length, 35);
+  assert.equal(r.uids, undefined);
+  assert.match(r.warnings.join("\n"), /not the one mailstore wrote \(Dovecot has taken it over\)/);
+  assert.equal(fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8"), dovecots);
+  assert.equal(fs.existsSync(lockFile), false);
 });
 
 test("a grown source whose run stopped before it rewrote the list: the next run still knows the list for its own and extends it", async () => {
