@@ -40,17 +40,19 @@ export async function carryUids(journal: Journal, sourceId: number, folderKey: s
     const lock = await UidlistLock.take(folderDir, opts.lockWaitMs);
     try {
       const existing = readUidlist(folderDir);
-      const listed = existing === null ? 0 : existing.split("\n").length - 2;
-      const prior = existing === null ? null : planUidlist(firstOf(journal.deliveredRows(sourceId), listed));
-      if (prior && existing !== prior.text && existing !== plan.text) {
-        // Dovecot numbers this run's messages from its N on, as the list would have numbered
-        // those without a usable X-UID: only an X-UID or X-UIDL among them is lost.
-        if (plan.carried > prior.carried || plan.uidls > prior.uidls) {
-          result.warnings.push("IMAP UIDs and POP3 UIDLs of this run's messages not carried over: the folder's dovecot-uidlist is not the one mailstore wrote (Dovecot has taken it over), so Dovecot numbers them");
+      if (existing !== plan.text) {
+        const listed = existing === null ? 0 : existing.split("\n").length - 2;
+        const prior = existing === null ? null : planUidlist(firstOf(journal.deliveredRows(sourceId), listed));
+        if (prior && existing !== prior.text) {
+          // Dovecot numbers this run's messages from its N on, as the list would have numbered
+          // those without a usable X-UID: only an X-UID or X-UIDL among them is lost.
+          if (plan.carried > prior.carried || plan.uidls > prior.uidls) {
+            result.warnings.push("IMAP UIDs and POP3 UIDLs of this run's messages not carried over: the folder's dovecot-uidlist is not the one mailstore wrote (Dovecot has taken it over), so Dovecot numbers them");
+          }
+          return;
         }
-        return;
+        lock.commit(plan.text, opts);
       }
-      if (existing !== plan.text) lock.commit(plan.text, opts);
     } finally {
       lock.release(); // (nothing left to give up once committed)
     }

@@ -123,13 +123,20 @@ test("mail appended since the old server numbered it gets the next UIDs on the n
   assert.equal(fs.readFileSync(path.join(folder, UIDLIST_FILE), "utf8"), dovecots);
 });
 
-test("a dovecot-uidlist.lock held past the lock timeout fails the mailbox with its messages delivered once; the next run writes the list", async () => {
+/** A fresh root and a copy of the Dovecot fixture for `user`, whose folder holds a dovecot-uidlist.lock before the first run. */
+function lockedBeforeFirstRun(user: string): { root: string; src: string; folder: string; lockFile: string } {
   const dir = tempDir();
   const root = path.join(dir, "root");
-  const src = copyOfFixture(dir, "carol");
-  const folder = userMaildir(root, "carol");
+  const src = copyOfFixture(dir, user);
+  const folder = userMaildir(root, user);
   fs.mkdirSync(folder, { recursive: true });
-  fs.writeFileSync(path.join(folder, UIDLIST_LOCK), "");
+  const lockFile = path.join(folder, UIDLIST_LOCK);
+  fs.writeFileSync(lockFile, "");
+  return { root, src, folder, lockFile };
+}
+
+test("a dovecot-uidlist.lock held past the lock timeout fails the mailbox with its messages delivered once; the next run writes the list", async () => {
+  const { root, src, folder } = lockedBeforeFirstRun("carol");
   const r = await migrateMailbox({ source: src, user: "carol" }, options(root));
   assert.equal(r.status, "failed");
   assert.match(r.error ?? "", /carol: .*dovecot-uidlist\.lock is held/);
@@ -145,13 +152,7 @@ test("a dovecot-uidlist.lock held past the lock timeout fails the mailbox with i
 });
 
 test("a dovecot-uidlist.lock is waited for; a list Dovecot wrote before giving it up is kept, not overwritten", async () => {
-  const dir = tempDir();
-  const root = path.join(dir, "root");
-  const src = copyOfFixture(dir, "dora");
-  const folder = userMaildir(root, "dora");
-  fs.mkdirSync(folder, { recursive: true });
-  const lockFile = path.join(folder, UIDLIST_LOCK);
-  fs.writeFileSync(lockFile, "");
+  const { root, src, folder, lockFile } = lockedBeforeFirstRun("dora");
   // Dovecot's sync ends after the messages are in: its own list in place, its lock gone.
   const dovecots = "3 V1700000000 N2\n1 :1700000000.M1P1.host\n";
   const sync = setTimeout(() => {
