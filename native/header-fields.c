@@ -26,13 +26,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "header-fields.h"
 #include "napi-util.h"
 
-#define MAX_NAMES 32
-#define MAX_NAME 64
-
 /* 2 when p[0..n) is all ASCII, 1 when it is other UTF-8 that TextDecoder's fatal mode accepts, else 0. */
-static int utf8_kind(const unsigned char *p, size_t n) {
+int utf8_kind(const unsigned char *p, size_t n) {
   int ascii = 1;
   size_t i = 0;
   while (i < n) {
@@ -68,7 +66,7 @@ static int utf8_kind(const unsigned char *p, size_t n) {
 }
 
 /* Length of the whitespace (as trim() sees it) at p[0..n), 0 if none; utf8 selects the reading. */
-static size_t space_at(const unsigned char *p, size_t n, int utf8) {
+size_t space_at(const unsigned char *p, size_t n, int utf8) {
   unsigned char c = p[0];
   if ((c >= 0x09 && c <= 0x0d) || c == 0x20) return 1;
   if (!utf8) return c == 0xa0;
@@ -83,20 +81,12 @@ static size_t space_at(const unsigned char *p, size_t n, int utf8) {
 }
 
 /* The same, for whitespace that ends at p[n - 1]. */
-static size_t space_before(const unsigned char *p, size_t n, int utf8) {
+size_t space_before(const unsigned char *p, size_t n, int utf8) {
   if (n >= 1 && space_at(p + n - 1, 1, utf8) == 1) return 1;
   if (utf8 && n >= 2 && space_at(p + n - 2, 2, utf8) == 2) return 2;
   if (utf8 && n >= 3 && space_at(p + n - 3, 3, utf8) == 3) return 3;
   return 0;
 }
-
-typedef struct {
-  char names[MAX_NAMES][MAX_NAME];
-  size_t lens[MAX_NAMES];
-  int count;
-  /* By a name's first byte (lower-cased): the wanted names that may start so, a bit each. */
-  uint32_t by_first[256];
-} Wanted;
 
 /* Index of the wanted name that the trimmed name p[0..n) is, or -1. */
 static int match_name(const unsigned char *p, size_t n, int utf8, const Wanted *w) {
@@ -131,17 +121,13 @@ static int match_name(const unsigned char *p, size_t n, int utf8, const Wanted *
   return -1;
 }
 
-/* The names from "a,b,c"; 0 (and an error thrown) when there are too many or one is too long. */
-static int parse_names(napi_env env, const char *spec, size_t spec_len, size_t span_slots, Wanted *w) {
+int wanted_names(const char *spec, size_t spec_len, Wanted *w) {
   memset(w->by_first, 0, sizeof w->by_first);
   w->count = 0;
   for (size_t i = 0, start = 0; i <= spec_len; i++) {
     if (i < spec_len && spec[i] != ',') continue;
     size_t len = i - start;
-    if (w->count == MAX_NAMES || len == 0 || len >= MAX_NAME || 2 * (size_t)(w->count + 1) > span_slots) {
-      napi_throw_range_error(env, NULL, "headerFields: too many, empty or too long names for the spans given");
-      return 0;
-    }
+    if (w->count == MAX_NAMES || len == 0 || len >= MAX_NAME) return 0;
     memcpy(w->names[w->count], spec + start, len);
     w->lens[w->count] = len;
     unsigned char first = (unsigned char)spec[start];
@@ -157,6 +143,40 @@ static int parse_names(napi_env env, const char *spec, size_t spec_len, size_t s
 static size_t line_end(const unsigned char *p, size_t n, size_t from) {
   const unsigned char *nl = memchr(p + from, '\n', n - from);
   return nl ? (size_t)(nl - p) : n;
+}
+
+int header_spans(const unsigned char *p, size_t n, int mode, const Wanted *w, int32_t *spans) {
+  for (int k = 0; k < 2 * w->count; k++) spans[k] = -1;
+  int kind = mode == 1 ? utf8_kind(p, n) : 0;
+  int utf8 = kind > 0;
+  size_t pos = utf8 && n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf ? 3 : 0;
+  int left = w->count;
+  while (pos < n && left > 0) {
+    size_t eol = line_end(p, n, pos);
+    size_t end = eol > pos && p[eol - 1] == '\r' ? eol - 1 : eol;
+    if (end == pos) break;
+    if (p[pos] != ' ' && p[pos] != '\t') {
+      const unsigned char *colon = memchr(p + pos, ':', end - pos);
+      if (colon && (size_t)(colon - p) > pos) {
+        size_t at = (size_t)(colon - p);
+        int k = match_name(p + pos, at - pos, utf8, w);
+        if (k >= 0 && spans[2 * k] < 0) {
+          size_t last = eol, next = eol + 1;
+          while (next < n && (p[next] == ' ' || p[next] == '\t')) {
+            last = line_end(p, n, next);
+            next = last + 1;
+          }
+          spans[2 * k] = (int32_t)(at + 1);
+          spans[2 * k + 1] = (int32_t)last;
+          left--;
+          pos = next;
+          continue;
+        }
+      }
+    }
+    pos = eol + 1;
+  }
+  return kind;
 }
 
 static napi_value header_fields(napi_env env, napi_callback_info info) {
@@ -183,43 +203,12 @@ static napi_value header_fields(napi_env env, napi_callback_info info) {
     return NULL;
   }
   Wanted w;
-  if (!parse_names(env, spec, spec_len, span_count, &w)) return NULL;
-  int count = w.count;
-  int32_t *spans = span_data;
-  for (int k = 0; k < 2 * count; k++) spans[k] = -1;
-
-  const unsigned char *p = data;
-  int kind = mode == 1 ? utf8_kind(p, n) : 0;
-  int utf8 = kind > 0;
-  size_t pos = utf8 && n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf ? 3 : 0;
-  int left = count;
-  while (pos < n && left > 0) {
-    size_t eol = line_end(p, n, pos);
-    size_t end = eol > pos && p[eol - 1] == '\r' ? eol - 1 : eol;
-    if (end == pos) break;
-    if (p[pos] != ' ' && p[pos] != '\t') {
-      const unsigned char *colon = memchr(p + pos, ':', end - pos);
-      if (colon && (size_t)(colon - p) > pos) {
-        size_t at = (size_t)(colon - p);
-        int k = match_name(p + pos, at - pos, utf8, &w);
-        if (k >= 0 && spans[2 * k] < 0) {
-          size_t last = eol, next = eol + 1;
-          while (next < n && (p[next] == ' ' || p[next] == '\t')) {
-            last = line_end(p, n, next);
-            next = last + 1;
-          }
-          spans[2 * k] = (int32_t)(at + 1);
-          spans[2 * k + 1] = (int32_t)last;
-          left--;
-          pos = next;
-          continue;
-        }
-      }
-    }
-    pos = eol + 1;
+  if (!wanted_names(spec, spec_len, &w) || 2 * (size_t)w.count > span_count) {
+    napi_throw_range_error(env, NULL, "headerFields: too many, empty or too long names for the spans given");
+    return NULL;
   }
   napi_value result;
-  napi_create_int32(env, kind, &result);
+  napi_create_int32(env, header_spans(data, n, mode, &w, span_data), &result);
   return result;
 }
 

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import path from "node:path";
+import { nativeAddon } from "../util/native.js";
 import { headerValuesOf, parseDateHeader } from "../util/rfc5322.js";
 
 // Loaded on first use, each on its own: a run that finds nothing new (the nightly no-change
@@ -231,7 +232,33 @@ export function addressTextByParser(value: string): string {
   }
 }
 
+const nativeOut: unknown[] = new Array(9);
+
+/**
+ * The fields the index keeps, from a message's header block. Native where the addon is, for
+ * the shapes it knows (native/index-fields.c); each field it leaves is finished here from its
+ * value, as parseHeadersInJs would. The two give the same fields: a test holds them to it.
+ */
 export function parseHeaders(block: Buffer): IndexedHeaders {
+  const addon = nativeAddon();
+  if (!addon) return parseHeadersInJs(block);
+  const done = addon.indexFields(block, nativeOut);
+  const [date, from, to, cc, subject, messageId, inReplyTo, references, hasAttachments] = nativeOut as [number | null | string | undefined, ...(string | undefined)[]];
+  return {
+    date: done & 1 ? (date as number | null) : parseDateHeader(date as string | undefined),
+    from: done & 2 ? (from as string) : addressText(from),
+    to: done & 4 ? (to as string) : addressText(to),
+    cc: done & 8 ? (cc as string) : addressText(cc),
+    subject: done & 16 ? (subject as string) : decode(subject),
+    messageId: done & 32 ? (messageId as string) : (messageId ?? "").trim(),
+    inReplyTo: done & 64 ? (inReplyTo as string) : (inReplyTo ?? "").trim(),
+    references: done & 128 ? (references as string) : (references ?? "").replace(/\s+/g, " ").trim(),
+    hasAttachments: hasAttachments as unknown as boolean | null,
+  };
+}
+
+/** parseHeaders without the addon. */
+export function parseHeadersInJs(block: Buffer): IndexedHeaders {
   const [date, from, to, cc, subject, messageId, inReplyTo, references, contentType, contentDisposition] = headerValuesOf(block, FIELDS);
   const type = (contentType ?? "").toLowerCase();
   const disposition = (contentDisposition ?? "").toLowerCase();

@@ -28,6 +28,8 @@ interface Addon {
   readHeads: (dir: string, names: string[], limit: number) => { blocks: Buffer; meta: Float64Array };
   /** See native/header-fields.c: where wanted fields' values lie in a header block's bytes. */
   headerFields: (block: Buffer, names: string, spans: Int32Array, mode: 0 | 1) => 0 | 1 | 2;
+  /** See native/index-fields.c: the index's header fields of a block, those it can make; a mask of them. */
+  indexFields: (block: Buffer, out: unknown[]) => number;
   /** See native/sched.c: this process's threads under SCHED_BATCH; how many were moved. */
   batchJob: () => number;
   /** See native/fcntl-lock.c: one try for a POSIX lock on the whole file; false if another process holds one. */
@@ -49,7 +51,7 @@ export function nativeAddon(): Addon | null {
   try {
     const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
-    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "batchJob", "fcntlLock", "exitNow"] as const).every((f) => typeof addon[f] === "function");
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "indexFields", "batchJob", "fcntlLock", "exitNow"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
   } catch {
     loaded = null;

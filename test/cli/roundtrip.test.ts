@@ -4,6 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { mailstore } from "../helpers/cli.js";
 import { buildMbox, maildirMessages, realMessages, tempDir, type Writer } from "../helpers/mbox.js";
+import { seededRandom } from "../helpers/random.js";
 
 // Real messages with hostile lines appended to their bodies, framed as each writer frames
 // them, must come back byte for byte through the built CLI. The lines are what breaks
@@ -13,17 +14,6 @@ import { buildMbox, maildirMessages, realMessages, tempDir, type Writer } from "
 // reader's 1 MB window. Seeded: a failure names what to rerun.
 
 const SEED = 20261123;
-
-/** mulberry32: small, seeded, and well spread (an LCG's low bits repeat too soon). */
-function generator(seed: number): (n: number) => number {
-  let state = seed;
-  return (n) => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
-}
 
 const PIECES = ["From ", ">From ", ">>From ", "From MAILER-DAEMON Thu Sep 18 17:00:04 2008", "", "\r", "\0", "x".repeat(200), "caf\xe9 \xff", "Subject: inner", "From: a@b", ">", " From ", "From\tx", "--boundary"];
 
@@ -40,7 +30,7 @@ function hostileLines(random: (n: number) => number, count: number): string[] {
 
 /** Real message i with hostile lines after its body, in the given line ending. */
 function hostileMessages(eol: "\n" | "\r\n", count: number): Buffer[] {
-  const random = generator(SEED);
+  const random = seededRandom(SEED);
   const real = realMessages(eol === "\n" ? "lf" : "crlf").map((m) => m.bytes);
   return Array.from({ length: count }, (_, i) => {
     const big = i === 37 || i === 151;
@@ -79,7 +69,7 @@ test("hostile bodies in every writer's framing (and a wrong Content-Length) come
   // other: auto frames by From_ lines and unquotes mboxrd-style. One in four is off by
   // exactly +1 (a one-line body counted with CRLF and kept with LF): it reaches the next
   // From_ line with the separating blank line counted, which is no boundary.
-  const random = generator(SEED + 1);
+  const random = seededRandom(SEED + 1);
   const wrong = lf.slice(0, 120).map((m, i) => {
     // The body (after the first blank line, LF or CRLF) as stored: one ">" more on each line
     // the writer quotes.

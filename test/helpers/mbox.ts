@@ -108,3 +108,11 @@ export function maildirMessages(folderDir: string): Array<{ name: string; sub: s
   const order = (name: string) => Number(/\.M(\d+)P/.exec(name)?.[1] ?? -1) + Number(name.split(".")[0]) * 1e6;
   return out.sort((a, b) => order(a.name) - order(b.name));
 }
+
+/** A message's header block: up to and including the first empty line (LF or CRLF), or all of it. */
+export function headerBlock(msg: Buffer): Buffer {
+  const lf = msg.indexOf("\n\n");
+  const crlf = msg.indexOf("\r\n\r\n");
+  const end = lf >= 0 && (crlf < 0 || lf < crlf) ? lf + 1 : crlf >= 0 ? crlf + 2 : msg.length;
+  return msg.subarray(0, end);
+}

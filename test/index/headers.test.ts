@@ -3,16 +3,12 @@ import { test } from "node:test";
 import { simpleParser } from "mailparser";
 import { addressText, addressTextByParser, parseHeaders } from "../../src/index/headers.js";
 import { headerFields } from "../../src/util/rfc5322.js";
-import { realMessages } from "../helpers/mbox.js";
+import { ADDRESS_SHAPES } from "../helpers/address-shapes.js";
+import { headerBlock, realMessages } from "../helpers/mbox.js";
+import { seededRandom } from "../helpers/random.js";
 
 // The oracle is mailparser's full parser on the whole message; the index reads the header
 // block alone and must decode the same text from it.
-const headerBlock = (msg: Buffer) => {
-  const lf = msg.indexOf("\n\n");
-  const crlf = msg.indexOf("\r\n\r\n");
-  const end = lf >= 0 && (crlf < 0 || lf < crlf) ? lf + 1 : crlf >= 0 ? crlf + 2 : msg.length;
-  return msg.subarray(0, end);
-};
 const norm = (s: string | undefined) => (s ?? "").replace(/\s+/g, " ").trim();
 
 test("header-only decoding matches mailparser on every real fixture message (many charsets)", async () => {
@@ -32,106 +28,15 @@ test("header-only decoding matches mailparser on every real fixture message (man
 });
 
 test("the fast path for plain address headers gives mailparser's text exactly", () => {
-  const crafted = [
-    "alice@example.org",
-    "  alice@example.org  ",
-    "Alice Example <alice@example.org>",
-    "Alice   Example\t<alice@example.org>",
-    "John Q. Public <jqp@example.com>",
-    "O'Brien <ob@example.ie>",
-    "Mail Delivery Subsystem <MAILER-DAEMON@mx.example.jp>",
-    "MAILER-DAEMON@example.jp",
-    "a.b-c+tag@sub.example.co.uk",
-    "first.last@example.com",
-    "Ann <ann@example.org>",
-    "x <y@z>",
-    "Bob.Smith <bob@example.org>",
-    "Dr. Who <who@example.org>",
-    "bounce-123=user=example.org@lists.example.net",
-    "Jane-Marie Doe <jane@example.org>\n  ",
-    "Alice Example\n <alice@example.org>",
-    "1st Place <w@example.org>",
-    "user@xn--bcher-kva.example",
-    "\"Quoted, Name\" <q@example.org>",
-    "alice@example.org, bob@example.org",
-    "Undisclosed recipients:;",
-    "=?UTF-8?B?w4lsb2RpZQ==?= <e@example.fr>",
-    "alice@example.org (Alice)",
-    "\"Alice Example\" <alice@example.org>",
-    "\"  Spaced   Out  \" <s@example.org>",
-    "\"\" <empty@example.org>",
-    "\"Dr. J. Smith, PhD\" <js@example.org>",
-    "\"with \\\"escape\\\"\" <e@example.org>",
-    "alice@example.org, Bob Example <bob@example.org>,carol@example.org",
-    "alice@example.org,, bob@example.org",
-    "a@example.org, (comment) b@example.org",
-    "Alice <alice@example.org>, \"Bob\" <bob@example.org>",
-    "Ünïcode Name <u@example.org>",
-    "undisclosed-recipients: ;",
-    "<angle@example.org>",
-    " <angle@example.org> , <second@example.net>",
-    "<angle@example.org",
-    "angle@example.org>",
-    "<<angle@example.org>>",
-    "Name <a@b>, ",
-    "MAILER-DAEMON@mx.example.jp (Mail Delivery System)",
-    "postmaster@example.org   (  Mail   Delivery  System  )",
-    "a@example.org(Joe O'Neil)",
-    "a@example.org\n (Mail Delivery\n System)",
-    "a@example.org (x), b@example.org (Other One)",
-    "a@example.org ( )",
-    "a@example.org (x.)",
-    "a@example.org (x..y)",
-    "a@example.org (Mail, System)",
-    "a@example.org (x (nested))",
-    "a@example.org (x) (y)",
-    "a@example.org (x)y",
-    "<a@example.org> (x)",
-    "(c) a@example.org",
-    "=?iso-8859-15?Q?shironeko?= <shironeko@example.com>",
-    "\"=?iso-2022-jp?B?TWFpbCBEZWxpdmVyeSBTdWJzeXN0ZW0=?=\" <MAILER-DAEMON@example.co.jp>",
-    "=?utf-8?b?w4k=?= =?utf-8?b?bG9kaWU=?= <e@example.fr>",
-    "=?UTF-8?Q?Jos=C3=A9_?=\t=?ISO-8859-1?Q?M=FCller?= <jm@example.es>",
-    "=?utf-8?Q?_Spaced_?= <s@example.org>",
-    "=?utf-8?Q?Say_=22hi=22_=5C_bye?= <q@example.org>",
-    "=?utf-8?Q?a=2C_b?= <comma@example.org>",
-    "=?utf-8?Q??= <empty@example.org>",
-    "=?utf-8?Q?=3D=3Futf-8=3FQ=3Fx=3F=3D?= <twice@example.org>",
-    "=?x-unknown?Q?abc?= <unknown@example.org>",
-    "=?utf-8?B?not base64?= <bad@example.org>",
-    "=?utf-8?Q?A?= <a@example.org>, =?utf-8?Q?B?= <b@example.org>",
-    "=?utf-8?Q?A?= x <a@example.org>",
-    "<>",
-    " <>  ",
-    "MAILER-DAEMON <>",
-    "Mail Delivery System <>",
-    "postmaster",
-    "<postmaster>",
-    "Mail Delivery Subsystem <MAILER-DAEMON>",
-    "postmaster <postmaster>",
-    "Postmaster <postmaster>",
-    "postmaster, <>",
-    "a..b <x>",
-    ".hidden",
-    "foo bar",
-    "\"MAILER-DAEMON\" <>",
-  ];
   const fromFixtures = [...realMessages("lf"), ...realMessages("crlf")].flatMap(({ bytes }) => {
     const f = headerFields(headerBlock(bytes).toString("latin1"), ["from", "to", "cc"]);
     return ["from", "to", "cc"].map((k) => f.get(k)).filter((v): v is string => v !== undefined);
   });
-  for (const value of [...crafted, ...fromFixtures]) assert.equal(addressText(value), addressTextByParser(value), JSON.stringify(value));
+  for (const value of [...ADDRESS_SHAPES, ...fromFixtures]) assert.equal(addressText(value), addressTextByParser(value), JSON.stringify(value));
 });
 
 test("addresses without a domain: the fast path gives mailparser's text on random shapes", () => {
-  // mulberry32: a small seeded generator, so a failure names a value that comes back.
-  let seed = 11;
-  const random = (n: number) => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
+  const random = seededRandom(11);
   const words = ["postmaster", "POSTMASTER", "MAILER-DAEMON", "Mail", "Delivery", "O'Brien", "1st", "J.", "a.b", ".x", "x.", "a..b", ".", "!#$%", "&'*+/", "=?^_", "`{|}~", "-", "q"];
   const gaps = [" ", "  ", "\t", ""];
   const pick = <T>(xs: T[]) => xs[random(xs.length)];

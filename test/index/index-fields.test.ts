@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseHeaders, parseHeadersInJs } from "../../src/index/headers.js";
+import { nativeAddon } from "../../src/util/native.js";
+import { ADDRESS_SHAPES } from "../helpers/address-shapes.js";
+import { headerBlock, realMessages } from "../helpers/mbox.js";
+import { seededRandom } from "../helpers/random.js";
+
+// native/index-fields.c makes most of the index's fields; parseHeadersInJs is the definition
+// it must meet exactly, field by field, whatever the block holds.
+
+const addon = nativeAddon();
+
+const same = (block: Buffer, label: string) => assert.deepEqual(parseHeaders(block), parseHeadersInJs(block), `${label}: ${JSON.stringify(block.toString("latin1"))}`);
+
+test("the native fields are the JavaScript parse's on every real fixture, and most are made natively", () => {
+  assert.ok(addon, "the addon is built (npm install)");
+  let fields = 0;
+  let native = 0;
+  const out: unknown[] = [];
+  for (const { name, bytes } of [...realMessages("lf"), ...realMessages("crlf")]) {
+    const block = headerBlock(bytes);
+    same(block, name);
+    const done = addon.indexFields(block, out);
+    for (let k = 0; k < 8; k++, fields++) if (done & (1 << k)) native++;
+  }
+  // Encoded words and the rarer address shapes are left to JavaScript; the rest is not.
+  assert.ok(native / fields > 0.9, `only ${native} of ${fields} fields made natively`);
+});
+
+test("a Date in RFC 5322's shape is read natively, comments and all; other shapes go to Date.parse", () => {
+  assert.ok(addon);
+  const out: unknown[] = [];
+  const date = (value: string) => {
+    const block = Buffer.from(`Date: ${value}\n\n`);
+    const done = addon.indexFields(block, out);
+    same(block, value);
+    return { native: (done & 1) === 1, ms: parseHeaders(block).date };
+  };
+  assert.deepEqual(date("Thu, 18 Sep 2008 17:00:04 +0200 (CEST)"), { native: true, ms: Date.UTC(2008, 8, 18, 15, 0, 4) });
+  assert.deepEqual(date("8 sep 1969 23:59 -0130"), { native: true, ms: Date.UTC(1969, 8, 9, 1, 29) });
+  assert.deepEqual(date("29 Feb 2000 00:00:00 +0000"), { native: true, ms: Date.UTC(2000, 1, 29) });
+  // Date.parse's own rules: a day past the month's end rolls over; a year 0049 is 2049.
+  assert.deepEqual(date("29 Feb 2100 00:00:00 +0000"), { native: false, ms: Date.UTC(2100, 2, 1) });
+  assert.deepEqual(date("18 Sep 0049 10:00:00 +0000"), { native: false, ms: Date.UTC(2049, 8, 18, 10) });
+  assert.equal(date("Thu, 18 Sep 2008 17:00:04 GMT").native, false);
+  assert.equal(date("not a date").ms, null);
+});
+
+test("every address shape gives the JavaScript parse's text", () => {
+  for (const value of ADDRESS_SHAPES) {
+    same(Buffer.from(`From: ${value}\nTo: ${value}\nCc: ${value}\n\n`, "latin1"), "address");
+    same(Buffer.from(`From: ${value}\r\nTo: x@example.org,\r\n ${value}\r\n\r\n`, "latin1"), "folded address");
+  }
+});
+
+test("the native fields are the JavaScript parse's on random header blocks (dates, addresses, 8-bit text, whitespace)", () => {
+  const random = seededRandom(2026);
+  const pick = <T>(xs: readonly T[]): T => xs[random(xs.length)];
+  const two = (n: number) => String(n).padStart(2, "0");
+  const dayNames = ["Mon, ", "Thu, ", "Sun,", "thu, ", "Xyz, ", "Thu ", "", "", ""];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "sep", "DEC", "Sept", "Foo"];
+  const zones = () => pick([`${pick(["+", "-"])}${two(random(26))}${two(random(62))}`, "GMT", "UT", "EST", "+02", "", "Z", "+0000 (UTC)", "+0100 (CET"]);
+  const date = () => {
+    const day = pick([String(1 + random(31)), two(random(33)), "0", "32"]);
+    const year = pick([String(1900 + random(250)), "0049", "999", "49", "20081", String(1000 + random(9000))]);
+    const time = pick([`${two(random(25))}:${two(random(61))}:${two(random(62))}`, `${two(random(24))}:${two(random(60))}`, `${random(24)}:${two(random(60))}:00`, "12:00:00.5"]);
+    const gap = () => pick([" ", " ", "  ", "\t"]);
+    return `${pick(dayNames)}${day}${gap()}${pick(months)}${gap()}${year}${gap()}${time}${gap()}${zones()}${pick(["", "", " (CEST)", "(x) ", " (a)(b)"])}`;
+  };
+  const words = ["hello", "Re:", "caf\u00e9", "\u65e5\u672c", "a\u00a0b", "x\u2003y", "\ufeff", "=?utf-8?q?w=C3=A9?=", "\u00ff", "tab\there", "v\u000bf\u000c", "cr\rlf", "  ", "(c)", "\"q\"", "<id@x>"];
+  const text = () => Array.from({ length: random(5) }, () => pick(words)).join(pick([" ", "  ", "\t", ""]));
+  const locals = ["alice", "b.c+tag", "MAILER-DAEMON", "postmaster", "a..b", "x!#$%&'*+/=?^_`{|}~-", ""];
+  const domains = ["example.org", "mx.example.co.jp", "xn--bcher-kva.example", "b", "-x-.y", "a..b", "example.org."];
+  const names = ["Alice Example", "O'Brien", "J. Smith", "Dr. Who", ".hidden", "x.", "a  b", "1st", "Caf\u00e9", "=?utf-8?q?A?="];
+  const address = () => {
+    const addr = `${pick(locals)}@${pick(domains)}`;
+    const name = pick(names);
+    return pick([addr, `<${addr}>`, `${name} <${addr}>`, `"${name}" <${addr}>`, `${addr} (${name})`, `${name}\t<${addr}>`, pick(ADDRESS_SHAPES), `${pick(locals)}`, `${name} <${pick(locals)}>`, `"${name}, x" <${addr}>`]);
+  };
+  const addresses = () => Array.from({ length: 1 + random(3) }, address).join(pick([", ", ",", " , ", ",\n "]));
+  const types = ["text/plain", "TEXT/HTML; charset=utf-8", "multipart/MIXED; boundary=x", "Multipart/Alternative", "multipart/related", "multipart/report", "application/pdf", "\u00a0multipart/mixed", "mult\u0130part/mixed", "", " "];
+  const dispositions = ["attachment; filename=x", "ATTACHMENT", "inline", "\u00a0attachment", ""];
+  const ids = () => Array.from({ length: random(4) }, () => `<${random(1e6)}.${pick(["x", "y\u00e9"])}@example.org>`).join(pick([" ", "\n\t", "  ", "\r\n "]));
+  const fields: Array<[string, () => string]> = [
+    ["Date", date],
+    ["From", addresses],
+    ["To", addresses],
+    ["Cc", addresses],
+    ["Subject", text],
+    ["Message-ID", ids],
+    ["In-Reply-To", ids],
+    ["References", ids],
+    ["Content-Type", () => pick(types)],
+    ["Content-Disposition", () => pick(dispositions)],
+    ["Received", () => "from x by y; Thu, 18 Sep 2008 17:00:04 +0200"],
+  ];
+  const fold = (value: string) => (random(6) === 0 ? value.replace(" ", pick(["\n ", "\n\t", "\n  \t "])) : value);
+  for (let round = 0; round < 6000; round++) {
+    const eol = random(3) === 0 ? "\r\n" : "\n";
+    const lines: string[] = [];
+    for (let k = 2 + random(12); k > 0; k--) {
+      const [name, value] = pick(fields);
+      const spelled = pick([name, name.toUpperCase(), name.toLowerCase(), `${name} `]);
+      lines.push(`${spelled}:${pick([" ", "", "  "])}${fold(value())}`);
+    }
+    const joined = `${lines.join("\n").replace(/\n/g, eol)}${eol}${eol}`;
+    // As UTF-8, or (one block in four) as Latin-1: invalid UTF-8 where it holds 8-bit text.
+    const block = random(4) === 0 ? Buffer.from(joined.replace(/[^\x00-\xff]/g, "?"), "latin1") : Buffer.from(joined);
+    same(block, `round ${round}`);
+  }
+});
