@@ -2,8 +2,8 @@
 
 // migrate and verify run each mailbox on a pool worker: the first one starts as the rest of
 // the program loads, so its boot and the loading of its code (~0.2 s) overlap the option
-// parsing and the search for sources instead of following them. A run of one mailbox (as
-// --user makes it) runs it on this thread instead (src/migrate/run-tasks.ts): its code
+// parsing and the search for sources instead of following them. A run of one mailbox (--user,
+// or one mbox named) runs it on this thread instead (src/migrate/run-tasks.ts): its code
 // starts loading here. Other commands do not load the pool at all (the nightly index with
 // nothing to do starts no thread).
 const named = process.argv[2];
@@ -19,8 +19,8 @@ const POOL_COMMANDS = new Set(["migrate", "verify", "index"]);
 
 const prestart = async () => {
   if (named !== "migrate" && named !== "verify") return;
-  const lone = process.argv.some((arg) => arg === "--user" || arg.startsWith("--user="));
-  if (lone) (await import("./migrate/task-runner.js")).preload(named);
+  const { namesOneMailbox } = await import("./commands/lone-source.js");
+  if (namesOneMailbox(process.argv.slice(3))) (await import("./migrate/task-runner.js")).preload(named);
   else (await import("./migrate/pool.js")).prestartWorker(new URL("./migrate/worker.js", import.meta.url), { mode: named });
 };
 
