@@ -1,6 +1,8 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import type { FolderBase, MessageUids } from "../mbox/imap-uids.js";
+import { nativeAddon } from "../util/native.js";
 import { type Owner, fsyncDir, giveTo } from "./dirs.js";
 
 /**
@@ -148,6 +150,55 @@ export function readUidlist(folderDir: string): string | null {
 const LOCK_POLL_MS = 50;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** How a lock file mailstore holds begins, until its list is written into it. */
+const HOLDER_MARK = "mailstore holds this lock:";
+
+/**
+ * Marks a lock just created as mailstore's, held by this descriptor: an open file description
+ * lock on it (which the kernel drops when the process dies, however it dies), then a line
+ * naming the holder. Dovecot reads neither: to it this is any held lock. Without the addon
+ * (or the kernel's support) the lock is left unmarked, and so is waited for like Dovecot's.
+ */
+function markHeld(fd: number): number {
+  try {
+    if (nativeAddon()?.fcntlLock(fd, true, true)) fs.writeSync(fd, `${HOLDER_MARK} pid ${process.pid} on ${os.hostname()}\n`);
+  } catch {
+    // unmarked: waited for, and taken over after two minutes, like Dovecot's
+  }
+  return fd;
+}
+
+/**
+ * Whether the lock at `file` is one a mailstore run left when it died: marked as mailstore's,
+ * and its descriptor's lock gone with that run. Then it is removed here (while this process
+ * holds the dead lock's file, and only if `file` is still that file), and true returned.
+ * A lock any live process holds, or that is not marked (Dovecot's), is left alone.
+ */
+function removedDeadHolder(file: string): boolean {
+  const addon = nativeAddon();
+  if (!addon) return false;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    const head = Buffer.alloc(HOLDER_MARK.length);
+    const marked = fs.readSync(fd, head, 0, head.length, 0) === head.length && head.toString("latin1") === HOLDER_MARK;
+    if (!marked || !addon.fcntlLock(fd, true, true)) return false;
+    const now = fs.lstatSync(file, { throwIfNoEntry: false });
+    const dead = fs.fstatSync(fd);
+    if (!now || now.ino !== dead.ino || now.dev !== dead.dev) return false;
+    fs.rmSync(file);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * Dovecot's lock on a folder's list, held by this process. Taken as Dovecot takes it:
  * dovecot-uidlist.lock created exclusively, so a list Dovecot is writing into it is never
@@ -168,18 +219,21 @@ export class UidlistLock {
   /**
    * Takes the lock. Dovecot holds it for the moment a sync takes: a held lock is waited for,
    * up to `waitMs`, then this throws. One older than two minutes is a crashed writer's and is
-   * taken over, as Dovecot does; one that is not a plain file is never removed.
+   * taken over, as Dovecot does; one that is not a plain file is never removed. A lock that
+   * mailstore left (a run killed while holding it) is taken over at once (deadHolder).
    */
   static async take(folderDir: string, waitMs: number): Promise<UidlistLock> {
     const file = path.join(folderDir, UIDLIST_LOCK);
     const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
     const deadline = Date.now() + waitMs;
     for (;;) {
+      let fd: number | null = null;
       try {
-        return new UidlistLock(folderDir, fs.openSync(file, flags, 0o600));
+        fd = fs.openSync(file, flags, 0o600);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       }
+      if (fd !== null) return new UidlistLock(folderDir, markHeld(fd));
       let held: fs.Stats | null = null;
       try {
         held = fs.lstatSync(file);
@@ -187,6 +241,7 @@ export class UidlistLock {
         continue; // released just now
       }
       if (held.isFile() && Date.now() - held.mtimeMs >= STALE_LOCK_MS) fs.rmSync(file, { force: true });
+      else if (held.isFile() && removedDeadHolder(file)) continue;
       else if (Date.now() >= deadline) {
         throw new Error(`${file} is held (Dovecot is using the folder?); waited ${Math.round(waitMs / 1000)} s; the messages are delivered, their UIDs not yet: run again once it is gone`);
       } else await sleep(LOCK_POLL_MS);
@@ -198,7 +253,10 @@ export class UidlistLock {
     const fd = this.held();
     try {
       try {
-        fs.writeFileSync(fd, text);
+        // Over the holder's mark, from the start.
+        fs.ftruncateSync(fd, 0);
+        const bytes = Buffer.from(text);
+        for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off, off);
         giveTo(fd, opts.owner);
         if (opts.flush) fs.fsyncSync(fd);
       } finally {

@@ -32,8 +32,8 @@ interface Addon {
   indexFields: (block: Buffer, out: unknown[]) => number;
   /** See native/sched.c: this process's threads under SCHED_BATCH; how many were moved. */
   batchJob: () => number;
-  /** See native/fcntl-lock.c: one try for a POSIX lock on the whole file; false if another process holds one. */
-  fcntlLock: (fd: number, exclusive: boolean) => boolean;
+  /** See native/fcntl-lock.c: one try for a POSIX (or, openFile, an open file description) lock on the whole file; false if another holds one. */
+  fcntlLock: (fd: number, exclusive: boolean, openFile?: boolean) => boolean;
   /** See native/exit-now.c: _exit(code), no teardown of the JavaScript threads. */
   exitNow: (code: number) => never;
 }

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import type { FolderBase } from "../../src/mbox/imap-uids.js";
 import { planUidlist, readUidlist, type UidSource, UIDLIST_FILE, UIDLIST_LOCK, UidlistLock } from "../../src/maildir/uidlist.js";
-import { tempDir } from "../helpers/mbox.js";
+import { REPO, tempDir } from "../helpers/mbox.js";
 
 const dovecotBase: FolderBase = { validity: 1796647924, last: 37, fromHeader: true };
 const name = (i: number, info = "") => `1796648098.M${i}P1.host,S=${100 + i}${info}`;
@@ -84,4 +85,43 @@ test("the list is written through Dovecot's lock file, owned and whole; a held l
   await write("3 V1 N10\n");
   assert.equal(fs.readFileSync(outside, "utf8"), "keep");
   assert.equal(fs.lstatSync(path.join(dir, UIDLIST_FILE)).isFile(), true);
+});
+
+test("a lock a killed mailstore run left is taken over at once; one a live run holds is waited for", async (t) => {
+  const dir = tempDir();
+  const lockFile = path.join(dir, UIDLIST_LOCK);
+  // Another process takes the lock, then dies by SIGKILL (nothing of its own runs after) or
+  // stays alive holding it until its stdin closes.
+  const holder = (then: "die" | "hold") => {
+    const script = `
+      import { UidlistLock } from "./src/maildir/uidlist.ts";
+      await UidlistLock.take(${JSON.stringify(dir)}, 0);
+      process.stdout.write("held\\n");
+      ${then === "die" ? 'process.kill(process.pid, "SIGKILL");' : 'process.stdin.resume(); process.stdin.on("end", () => process.exit(0));'}`;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: REPO, stdio: ["pipe", "pipe", "inherit"] });
+    t.after(() => child.kill("SIGKILL"));
+    return child;
+  };
+  const held = (child: ReturnType<typeof holder>) => new Promise<void>((resolve) => child.stdout?.once("data", () => resolve()));
+  const ended = (child: ReturnType<typeof holder>) => new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const dead = holder("die");
+  await Promise.all([held(dead), ended(dead)]);
+  assert.match(fs.readFileSync(lockFile, "utf8"), /^mailstore holds this lock: pid \d+ on /, "the dead run's lock is still there, fresh and marked");
+  let started = Date.now();
+  await (await UidlistLock.take(dir, 10_000)).commit("3 V1 N2\n1 :a\n", { flush: false });
+  assert.ok(Date.now() - started < 5_000, `taken over at once, not after waiting (${Date.now() - started} ms)`);
+  assert.equal(readUidlist(dir), "3 V1 N2\n1 :a\n", "the list holds no trace of the mark");
+
+  const live = holder("hold");
+  await held(live);
+  started = Date.now();
+  await assert.rejects(UidlistLock.take(dir, 800), /is held/);
+  assert.ok(Date.now() - started >= 800, "a live holder is waited for");
+  assert.match(fs.readFileSync(lockFile, "utf8"), /^mailstore holds this lock/, "and its lock left alone");
+  live.stdin?.end();
+  await ended(live);
+  // Its own lock, still there after a clean exit without release: the holder is gone, so taken.
+  await (await UidlistLock.take(dir, 10_000)).commit("3 V1 N3\n", { flush: false });
+  assert.equal(readUidlist(dir), "3 V1 N3\n");
 });
