@@ -77,7 +77,7 @@ static Text unfold(const unsigned char *p, size_t n, int utf8, unsigned char *ou
   return trimmed((Text){out, len}, utf8);
 }
 
-/* value.replace(/\s+/g, " ").trim(), in place. */
+/* value.replace(/\s+/g, " ").trim(), written into out. */
 static Text collapsed(Text t, int utf8, unsigned char *out) {
   size_t len = 0, s;
   for (size_t i = 0; i < t.n;) {

@@ -220,7 +220,7 @@ export class UidlistLock {
    * Takes the lock. Dovecot holds it for the moment a sync takes: a held lock is waited for,
    * up to `waitMs`, then this throws. One older than two minutes is a crashed writer's and is
    * taken over, as Dovecot does; one that is not a plain file is never removed. A lock that
-   * mailstore left (a run killed while holding it) is taken over at once (deadHolder).
+   * mailstore left (a run killed while holding it) is taken over at once (removedDeadHolder).
    */
   static async take(folderDir: string, waitMs: number): Promise<UidlistLock> {
     const file = path.join(folderDir, UIDLIST_LOCK);
