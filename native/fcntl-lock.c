@@ -4,12 +4,11 @@
  * With openFile, an open file description lock (F_OFD_SETLK, Linux 3.15) instead: held by the
  * descriptor, not the process, so it conflicts with another descriptor of this process too and
  * no other descriptor's close drops it (the uidlist lock's liveness, src/maildir/uidlist.ts).
- * true: taken;
- * false: another process holds a conflicting one (EAGAIN, EACCES); throws on any other error.
- * Synchronous, as F_SETLK never waits: the caller's loop sleeps between tries. os-lock does the
- * same through the thread pool, a round trip that a worker with many small mailboxes felt
- * (one lock and one unlock for the source and for the index, each mailbox). The lock is the
- * process's: it goes when the process closes any descriptor of the file.
+ * true: taken; false: another holder has a conflicting one (EAGAIN, EACCES); throws on any
+ * other error. Synchronous, as F_SETLK never waits: the caller's loop sleeps between tries.
+ * os-lock does the same through the thread pool, a round trip that a worker with many small
+ * mailboxes felt (one lock and one unlock for the source and for the index, each mailbox). A
+ * POSIX lock is the process's: it goes when the process closes any descriptor of the file.
  */
 #define _GNU_SOURCE
 #include <errno.h>
