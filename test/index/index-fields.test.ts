@@ -146,6 +146,11 @@ test("encoded-word subjects decode as libmime decodes them, adjacent words joine
     const subject = parts.join("").replace(/\n(?! )/g, " ");
     const block = random(5) === 0 ? Buffer.from(`Subject: ${subject.replace(/[^\x00-\xff]/g, "?")}\n\n`, "latin1") : Buffer.from(`Subject: ${subject}\n\n`);
     same(block, `round ${round}`);
+    // The same words as a display name, quoted or not, before an address (or not quite so).
+    const [open, close] = random(3) ? pick([['"', '"'], ["", ""]]) : [pick(['"', ""]), pick(['"', "", '"x', "x"])];
+    const name = Array.from({ length: 1 + random(3) }, word).join(pick([" ", "\t", "  ", ""]));
+    const address = `${open}${name}${close}${pick([" ", "", "\t"])}<${pick(["a@example.org", "b.c@xn--bcher-kva.example", "=?x@y.z", "bad"])}>${pick(["", " ", ", c@d.e"])}`;
+    same(Buffer.from(`From: ${address}\nTo: ${address}\n\n`), `round ${round}`);
   }
   // Plain words of the common charsets are decoded natively, a character split across two
   // words of one charset included (joined before decoding, as libmime joins them).
@@ -157,4 +162,7 @@ test("encoded-word subjects decode as libmime decodes them, adjacent words joine
   assert.equal(natively("=?utf-8?Q?caf=C3?=\n =?utf-8?Q?=A9?="), "caf\u00e9");
   assert.equal(natively("=?ISO-8859-15?Q?=A4uro_=BD?="), "\u20acuro \u0153");
   assert.equal(natively("=?windows-1252?Q?=E9t=E9?="), "\u00e9t\u00e9");
+  const from = (s: string) => (addon.indexFields(Buffer.from(`From: ${s}\n\n`), out) & 2 ? out[1] : null);
+  assert.equal(from("=?UTF-8?Q?J=C3=B6rg_=22JJ=22?= <j@example.de>"), '"J\u00f6rg \\"JJ\\"" <j@example.de>');
+  assert.equal(from('"=?iso-8859-1?Q?Ren=E9?=\t=?iso-8859-1?Q?_Dupont?=" <r@example.fr>'), '"Ren\u00e9 Dupont" <r@example.fr>');
 });
