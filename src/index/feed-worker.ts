@@ -1,7 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { type PackedRows, unpackRows } from "./feed-memory.js";
-import { loadDecoders } from "./headers.js";
 import { type MessageAppender, messageAppender } from "./appender.js";
 import { emptySummary, type IndexSummary, stamped, syncIndex, withIndex } from "./indexer.js";
 
@@ -12,8 +11,9 @@ import { emptySummary, type IndexSummary, stamped, syncIndex, withIndex } from "
  */
 const port = parentPort;
 if (!port) throw new Error("feed-worker.ts runs only as a worker thread");
-// This thread is started for a large mailbox (or ahead of one): it will need the decoders.
-loadDecoders();
+// The decoders (libmime, mailparser's address parser) load at the first header that needs
+// them: the addon reads nearly every header (native/index-fields.c), so a mailbox without
+// encoded words in other charsets never loads them.
 
 type Message = { id: number } & ({ type: "open"; maildir: string; folderDir: string; mark: string } | { type: "rows"; rows: PackedRows } | { type: "finish" } | { type: "abort" });
 

@@ -39,7 +39,7 @@ function feedThread(): NonNullable<typeof thread> {
 
 /**
  * Starts this thread's feed thread now, ahead of the mailbox it will serve, so its start
- * (worker boot, SQLite and the decoders loading) overlaps the migration's own start instead
+ * (worker boot, SQLite loading) overlaps the migration's own start instead
  * of competing with the reading later. Unreferenced: unused, it keeps nothing alive.
  */
 export function startFeedThread(): void {
@@ -53,7 +53,7 @@ export function startFeedThread(): void {
  * The worker first brings the index current and finally settles it as `mailstore index`
  * would, so what it holds is what a scan of the Maildir would give (tested against one).
  * One thread serves the mailboxes a migrating thread delivers, one after another, so its
- * start (~0.3 s: better-sqlite3 and the decoders load in it) is paid once. The caller holds
+ * start (a Node environment and better-sqlite3 loading in it) is paid once. The caller holds
  * the index lock throughout.
  */
 export class IndexFeed {

@@ -91,15 +91,6 @@ function wordDecoder(): (s: string) => string {
   return decodeWords;
 }
 
-/**
- * Loads the decoders now rather than at the first header that needs them (~0.13 s): a
- * thread that is about to index a large mailbox loads them while it would wait anyway.
- */
-export function loadDecoders(): void {
-  wordDecoder();
-  addressParser();
-}
-
 function addressParser(): (s: string) => unknown {
   if (parseAddressHeader) return parseAddressHeader;
   type Module = { parseAddressHeader?: (s: string) => unknown };
