@@ -223,49 +223,50 @@ export function addressTextByParser(value: string): string {
   }
 }
 
+const trimmed = (value: string | undefined) => (value ?? "").trim();
+const folded = (value: string | undefined) => (value ?? "").replace(/\s+/g, " ").trim();
+
+/** How each field is finished from its value as headerValuesOf gives it, in FIELDS' order. */
+const FINISH: ReadonlyArray<(value: string | undefined) => unknown> = [parseDateHeader, addressText, addressText, addressText, decode, trimmed, trimmed, folded];
+
+/** The fields from their values (FIELDS' order), each finished unless bit k of `done` says it is final already. */
+function finishFields(values: readonly unknown[], done: number, hasAttachments: boolean | null): IndexedHeaders {
+  const field = (k: number) => (done & (1 << k) ? values[k] : FINISH[k](values[k] as string | undefined));
+  return {
+    date: field(0) as number | null,
+    from: field(1) as string,
+    to: field(2) as string,
+    cc: field(3) as string,
+    subject: field(4) as string,
+    messageId: field(5) as string,
+    inReplyTo: field(6) as string,
+    references: field(7) as string,
+    hasAttachments,
+  };
+}
+
 const nativeOut: unknown[] = new Array(9);
 
 /**
  * The fields the index keeps, from a message's header block. Native where the addon is, for
  * the shapes it knows (native/index-fields.c); each field it leaves is finished here from its
- * value, as parseHeadersInJs would. The two give the same fields: a test holds them to it.
+ * value, as parseHeadersInJs finishes it. The two give the same fields: a test holds them to it.
  */
 export function parseHeaders(block: Buffer): IndexedHeaders {
   const addon = nativeAddon();
   if (!addon) return parseHeadersInJs(block);
   const done = addon.indexFields(block, nativeOut);
-  const [date, from, to, cc, subject, messageId, inReplyTo, references, hasAttachments] = nativeOut as [number | null | string | undefined, ...(string | undefined)[]];
-  return {
-    date: done & 1 ? (date as number | null) : parseDateHeader(date as string | undefined),
-    from: done & 2 ? (from as string) : addressText(from),
-    to: done & 4 ? (to as string) : addressText(to),
-    cc: done & 8 ? (cc as string) : addressText(cc),
-    subject: done & 16 ? (subject as string) : decode(subject),
-    messageId: done & 32 ? (messageId as string) : (messageId ?? "").trim(),
-    inReplyTo: done & 64 ? (inReplyTo as string) : (inReplyTo ?? "").trim(),
-    references: done & 128 ? (references as string) : (references ?? "").replace(/\s+/g, " ").trim(),
-    hasAttachments: hasAttachments as unknown as boolean | null,
-  };
+  return finishFields(nativeOut, done, nativeOut[8] as boolean | null);
 }
 
 /** parseHeaders without the addon. */
 export function parseHeadersInJs(block: Buffer): IndexedHeaders {
-  const [date, from, to, cc, subject, messageId, inReplyTo, references, contentType, contentDisposition] = headerValuesOf(block, FIELDS);
-  const type = (contentType ?? "").toLowerCase();
-  const disposition = (contentDisposition ?? "").toLowerCase();
+  const values = headerValuesOf(block, FIELDS);
+  const type = (values[8] ?? "").toLowerCase();
+  const disposition = (values[9] ?? "").toLowerCase();
   let hasAttachments: boolean | null = null;
   if (disposition.startsWith("attachment")) hasAttachments = true;
   else if (/^multipart\/(mixed|report|related)/.test(type)) hasAttachments = true;
   else if (type === "" || /^(text\/|multipart\/alternative)/.test(type)) hasAttachments = false;
-  return {
-    date: parseDateHeader(date),
-    from: addressText(from),
-    to: addressText(to),
-    cc: addressText(cc),
-    subject: decode(subject),
-    messageId: (messageId ?? "").trim(),
-    inReplyTo: (inReplyTo ?? "").trim(),
-    references: (references ?? "").replace(/\s+/g, " ").trim(),
-    hasAttachments,
-  };
+  return finishFields(values, 0, hasAttachments);
 }
