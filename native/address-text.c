@@ -183,15 +183,12 @@ unsigned char *encoded_name(Text v, size_t *len) {
   int quoted = p < end && *p == '"';
   const unsigned char *words = p += quoted;
   for (;;) {
-    /* WORD: =?[A-Za-z0-9_-]+?[BbQq]?[A-Za-z0-9+/=_-]*?= */
-    if (end - p < 2 || p[0] != '=' || p[1] != '?') return NULL;
-    const unsigned char *q = p + 2, *name = q;
-    while (q < end && (is_alnum(*q) || *q == '_' || *q == '-')) q++;
-    if (q == name || end - q < 3 || q[0] != '?' || !strchr("BbQq", q[1]) || !q[1] || q[2] != '?') return NULL;
-    for (q += 3; q < end && (is_alnum(*q) || (*q && strchr("+/=_-", *q))); q++) {
-    }
-    if (end - q < 2 || q[0] != '?' || q[1] != '=') return NULL;
-    p = q + 2;
+    /* WORD: =?[A-Za-z0-9_-]+?[BbQq]?[A-Za-z0-9+/=_-]*?=, of a charset decoded here. */
+    Word w;
+    if (!word_at(p, end, &w)) return NULL;
+    for (size_t i = 0; i < w.text.n; i++)
+      if (!is_alnum(w.text.p[i]) && !strchr("+/=_-", w.text.p[i])) return NULL;
+    p += w.length;
     const unsigned char *gap = p;
     while (gap < end && is_ws(*gap)) gap++;
     if (gap == p || end - gap < 2 || gap[0] != '=' || gap[1] != '?') break;

@@ -7,15 +7,6 @@
 
 #include "index-text.h"
 
-typedef enum { CS_NONE, CS_UTF8, CS_ASCII, CS_LATIN1, CS_WINDOWS1252, CS_LATIN9 } Charset;
-
-typedef struct {
-  Charset charset;
-  unsigned char encoding; /* 'B' or 'Q' */
-  Text text;
-  size_t length; /* of the whole word, "=?" to "?=" */
-} Word;
-
 static int same_ci(const unsigned char *p, size_t n, const char *name) {
   if (strlen(name) != n) return 0;
   for (size_t i = 0; i < n; i++) {
@@ -25,13 +16,7 @@ static int same_ci(const unsigned char *p, size_t n, const char *name) {
   return 1;
 }
 
-/*
- * The word at p ("=?charset?B|Q?text?=") when it is one of the plain kind decoded here: a
- * charset named utf-8, us-ascii, iso-8859-1, iso-8859-15 or windows-1252, and text of
- * printable ASCII without spaces. Anything else (other charsets, a language tag, spaces in
- * the text) is left to libmime.
- */
-static int word_at(const unsigned char *p, const unsigned char *end, Word *w) {
+int word_at(const unsigned char *p, const unsigned char *end, Word *w) {
   if (end - p < 2 || p[0] != '=' || p[1] != '?') return 0;
   const unsigned char *q = p + 2, *name = q;
   while (q < end && (is_alnum(*q) || *q == '-' || *q == '_')) q++;

@@ -65,6 +65,23 @@ int address_value(Text v, Out *o);
 /* addressText's encoded display name (address-text.c): malloc'ed UTF-8 text, or NULL. */
 unsigned char *encoded_name(Text v, size_t *len);
 
+typedef enum { CS_NONE, CS_UTF8, CS_ASCII, CS_LATIN1, CS_WINDOWS1252, CS_LATIN9 } Charset;
+
+typedef struct {
+  Charset charset;
+  unsigned char encoding; /* 'B' or 'Q' */
+  Text text;
+  size_t length; /* of the whole word, "=?" to "?=" */
+} Word;
+
+/*
+ * The word at p ("=?charset?B|Q?text?=") when it is one of the plain kind decoded here: a
+ * charset named utf-8, us-ascii, iso-8859-1, iso-8859-15 or windows-1252, and text of
+ * printable ASCII without spaces. Anything else (other charsets, a language tag, spaces in
+ * the text) is left to libmime (encoded-words.c).
+ */
+int word_at(const unsigned char *p, const unsigned char *end, Word *w);
+
 /* decode() of a value holding encoded words, as UTF-8 in o (encoded-words.c); 0 if left to libmime. */
 int decoded_words(Text v, int utf8, Out *o);
 
