@@ -68,6 +68,8 @@ export const ADDRESS_SHAPES = [
   "=?utf-8?B?not base64?= <bad@example.org>",
   "=?utf-8?Q?A?= <a@example.org>, =?utf-8?Q?B?= <b@example.org>",
   "=?utf-8?Q?A?= x <a@example.org>",
+  "=?utf-8?Q?a<b>?= <j@example.org>",
+  "=?utf-8?Q?(x)?= <j@example.org>",
   "<>",
   " <>  ",
   "MAILER-DAEMON <>",
