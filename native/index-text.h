@@ -85,4 +85,29 @@ int word_at(const unsigned char *p, const unsigned char *end, Word *w);
 /* decode() of a value holding encoded words, as UTF-8 in o (encoded-words.c); 0 if left to libmime. */
 int decoded_words(Text v, int utf8, Out *o);
 
+/*
+ * One of the index's fields as index_fields_of makes it: text (Latin-1 or UTF-8 as `utf8`
+ * says), a number (the date's ms; the attachment flag's 1 or 0), null, or none (absent, for
+ * JavaScript's undefined). The text lies in memory the call owns: a sink copies what it keeps.
+ */
+typedef enum { FV_NONE, FV_TEXT, FV_NUMBER, FV_NULL } FieldKind;
+typedef struct {
+  FieldKind kind;
+  Text text;
+  int utf8;
+  double number;
+} FieldValue;
+
+/* Slots: date, from, to, cc, subject, message-id, in-reply-to, references, has-attachments. */
+#define FIELD_SLOTS 9
+
+typedef void (*FieldSink)(void *ctx, int slot, const FieldValue *value);
+
+/*
+ * The index's fields of the header block p[0..n), each handed to sink in slot order: final
+ * where bit k of the result is set, else the field's unfolded value for JavaScript to finish
+ * (index-fields.c). -1 when out of memory.
+ */
+int index_fields_of(const unsigned char *p, size_t n, FieldSink sink, void *ctx);
+
 #endif

@@ -2,6 +2,8 @@ import type Database from "better-sqlite3";
 import { ListingDigest } from "../maildir/listing-digest.js";
 import { messageFileOf } from "../maildir/scan.js";
 import { listFolders } from "./folders.js";
+import { type PackedRows, unpackRows } from "./feed-memory.js";
+import { batchOfPacked, fedRowsInsert } from "./fed-rows.js";
 import { emptySummary } from "./indexer.js";
 import { createFolder, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, statsAdder, storedFilePages, UID_NEXT } from "./rows.js";
 
@@ -20,6 +22,8 @@ export interface MessageAppender {
   dir: string;
   /** Adds a batch of delivered messages; returns how many rows were added. */
   append: (messages: FedMessage[]) => number;
+  /** The same for a batch as it crossed to the feed thread: natively where the addon is. */
+  appendPacked: (packed: PackedRows) => number;
   /**
    * The digest of every row the index holds for the folder: what was there when the appender
    * started, and each row it added since (syncIndex's `fed.holds`).
@@ -36,9 +40,11 @@ export interface MessageAppender {
  * left alone; a file gone or renamed since is settled by the next syncIndex. The folder's
  * stat row counts each batch as it is added; its stored mtimes are not touched, so the next
  * syncIndex lists the folder and settles anything else that changed. The folder is looked up
- * and the statements prepared once: `append` takes one batch at a time.
+ * and the statements prepared once: `append` takes one batch at a time. `appendPacked` adds a
+ * batch as it crossed to the feed thread in one statement of the addon's (src/index/fed-rows.ts);
+ * `native: false` makes it add the rows one by one here, as it does without the addon.
  */
-export function messageAppender(db: Database.Database, maildir: string, folderDir: string): MessageAppender {
+export function messageAppender(db: Database.Database, maildir: string, folderDir: string, opts: { native?: boolean } = {}): MessageAppender {
   const folder = listFolders(maildir).find((f) => f.dir === folderDir);
   if (!folder) throw new Error(`${folderDir}: not a folder of ${maildir}`);
   const id = (db.prepare("SELECT id FROM folders WHERE name = ?").pluck().get(folder.name) as number | undefined) ?? createFolder(db, folder.name).id;
@@ -73,5 +79,28 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
     counts.added += added;
     return added;
   };
-  return { dir: folderDir, append, holds, counts };
+  const insertFed = opts.native === false ? null : fedRowsInsert(db);
+  const brokenFrom = db.prepare("SELECT COALESCE(SUM(broken), 0) FROM messages WHERE folder_id = ? AND uid >= ?").pluck();
+  const filesFrom = db.prepare("SELECT base, subdir, info FROM messages WHERE folder_id = ? AND uid >= ?");
+  const appendPacked = (packed: PackedRows) => {
+    if (!insertFed) return append(unpackRows(packed));
+    let added: number | null = null;
+    db.transaction(() => {
+      const first = uidNext.get(id) as number;
+      const batch = batchOfPacked(packed);
+      added = insertFed(id, first, batch);
+      if (added === null) return;
+      const names = batch.names.split("/");
+      if (added === names.length) for (let i = 0; i < names.length; i++) holds.addName(names[i], batch.numbers[i * 4] === 1 ? "cur" : "new");
+      else for (const f of filesFrom.all(id, first) as Array<{ base: string; subdir: string; info: string }>) holds.add(f.base, f.subdir, f.info);
+      // A name already indexed left its UID unused: UIDs stay in delivery order, with a gap.
+      advance.run(first + names.length, id);
+      addStats.run({ id, from: first });
+      counts.broken += brokenFrom.get(id, first) as number;
+    })();
+    if (added === null) return append(unpackRows(packed));
+    counts.added += added;
+    return added;
+  };
+  return { dir: folderDir, append, appendPacked, holds, counts };
 }

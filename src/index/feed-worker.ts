@@ -1,6 +1,6 @@
 import { parentPort } from "node:worker_threads";
 import { type OpenedIndex, openIndex } from "./db.js";
-import { type PackedRows, unpackRows } from "./feed-memory.js";
+import type { PackedRows } from "./feed-memory.js";
 import { type MessageAppender, messageAppender } from "./appender.js";
 import { emptySummary, type IndexSummary, stamped, syncIndex, withIndex } from "./indexer.js";
 
@@ -73,7 +73,7 @@ port.on("message", (msg: Message) => {
   const { maildir, opened, first, appender } = session;
   try {
     if (msg.type === "rows") {
-      appender.append(unpackRows(msg.rows));
+      appender.appendPacked(msg.rows);
       reply({ type: "ack" });
       return;
     }

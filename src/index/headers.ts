@@ -245,6 +245,11 @@ function finishFields(values: readonly unknown[], done: number, hasAttachments: 
   };
 }
 
+/** Field k (FIELDS' order, 0-7) finished from its unfolded value, as parseHeaders finishes what the addon leaves. */
+export function finishField(k: number, value: string | undefined): unknown {
+  return FINISH[k](value);
+}
+
 const nativeOut: unknown[] = new Array(9);
 
 /**

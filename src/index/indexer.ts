@@ -6,6 +6,7 @@ import { forEachMessageFile, type MessageFile } from "../maildir/scan.js";
 import { envNumber } from "../util/env.js";
 import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders, subdirMtimeNs } from "./folders.js";
+import { batchOfHeads, fedRowsInsert } from "./fed-rows.js";
 import { type MessageHead, readHeads } from "./heads.js";
 import { createFolder, flagLetters, type FolderRow, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFilePages, UID_NEXT, updateStats } from "./rows.js";
 import { type Stamp, stampOf } from "./stamp.js";
@@ -269,14 +270,22 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, opts: 
   // uid_next moves with each batch of inserts, in the same transaction.
   const insert = statement(INSERT_MESSAGE);
   const advance = statement(SET_UID_NEXT);
+  const brokenFrom = statement("SELECT COALESCE(SUM(broken), 0) FROM messages WHERE folder_id = ? AND uid >= ?");
+  const insertFed = fresh.length > 0 ? fedRowsInsert(db) : null;
   for (let i = 0; i < fresh.length; ) {
     const batch = fresh.slice(i, i + sizes.size).map((at) => disk.fileAt(at));
     const heads = readHeads(dir, batch.map(fileOf));
     const first = uidStart + i;
     db.transaction(() => {
-      batch.forEach((entry, j) => {
-        insert().run(...rowValues(readMessage(entry, summary, heads[j]), folderId, first + j));
-      });
+      // The addon makes the batch's rows in one statement (src/index/fed-rows.ts); without it,
+      // or for a batch it refuses, they are made here one by one.
+      const added = insertFed?.(folderId, first, batchOfHeads(batch, heads)) ?? null;
+      if (added !== null) summary.broken += brokenFrom().pluck().get(folderId, first) as number;
+      else {
+        batch.forEach((entry, j) => {
+          insert().run(...rowValues(readMessage(entry, summary, heads[j]), folderId, first + j));
+        });
+      }
       advance().run(first + batch.length, folderId);
     })();
     i += batch.length;

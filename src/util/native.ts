@@ -39,6 +39,7 @@ interface Addon {
 }
 
 let loaded: Addon | null | undefined;
+let loadedFrom: string | null = null;
 
 /**
  * mailstore's native helpers, built by `npm install` (node-gyp) into build/Release; null where
@@ -49,12 +50,23 @@ export function nativeAddon(): Addon | null {
   if (loaded !== undefined) return loaded;
   if (process.env.MAILSTORE_NO_NATIVE === "1") return (loaded = null);
   try {
-    const addon = createRequire(import.meta.url)("../../build/Release/fsops.node") as Addon;
+    const require = createRequire(import.meta.url);
+    const file = require.resolve("../../build/Release/fsops.node");
+    const addon = require(file) as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
     const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "indexFields", "batchJob", "fcntlLock", "exitNow"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
+    loadedFrom = complete ? file : null;
   } catch {
     loaded = null;
   }
   return loaded;
+}
+
+/**
+ * The addon's file, where it loaded: it is also an SQLite extension (native/fed-rows.c), which
+ * better-sqlite3 loads by path.
+ */
+export function nativeAddonFile(): string | null {
+  return nativeAddon() ? loadedFrom : null;
 }
