@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -11,10 +12,12 @@ import type { MessageHead } from "../../src/index/heads.js";
 import { emptySummary } from "../../src/index/indexer.js";
 import { readMessage, rowValues } from "../../src/index/rows.js";
 import { messageFileOf } from "../../src/maildir/scan.js";
+import { nativeAddonFile } from "../../src/util/native.js";
 import { ADDRESS_SHAPES } from "../helpers/address-shapes.js";
 import { mailstore } from "../helpers/cli.js";
 import { dumpIndex } from "../helpers/index-dump.js";
 import { headerBlock, realMessages, tempDir } from "../helpers/mbox.js";
+import { seededRandom } from "../helpers/random.js";
 
 // The feed adds a batch's rows natively (native/fed-rows.c through src/index/fed-rows.ts);
 // the rows must be those the appender makes one by one in JavaScript, column for column.
@@ -96,6 +99,36 @@ test("rows added natively are the rows the appender makes one by one, column for
   assert.deepEqual(nativeAppender.counts, jsAppender.counts);
   assert.ok(nativeAppender.counts.broken >= 4, "blocks without a field line are counted broken");
   assert.ok(nativeAppender.holds.equals(jsAppender.holds), "the digest of what the index holds is the same");
+  native.opened.db.close();
+  js.opened.db.close();
+});
+
+test("random names and header blocks give the same rows both ways (sizes, flags, 8-bit text, lines ended by CR, no field at all)", () => {
+  const random = seededRandom(7);
+  const pick = <T>(xs: readonly T[]): T => xs[random(xs.length)];
+  const nameParts = [",S=", ",S=", "0", "123", "98765", ",W=7", ":2,", ":2,", ":1,", "S", "F", "R", "T", "a", "\u00e9", ",", ":", ".", "host", "M12P3"];
+  const blockParts = ["From: ", "Subject: ", "To: ", "Date: ", "X-A: ", "=?utf-8?B?w6k=?=", "=?iso-2022-jp?B?GyRCJEgbKEI=?=", "a@b.example", "<c@d>", "\n", "\r\n", "\r", "\n ", "\xe9", "\xa0", "text", " ", ":", "\x00"];
+  const native = emptyMaildir("random-native");
+  const js = emptyMaildir("random-js");
+  const nativeAppender = messageAppender(native.opened.db, native.maildir, native.maildir);
+  const jsAppender = messageAppender(js.opened.db, js.maildir, js.maildir, { native: false });
+  const slot = new SharedSlot();
+  let uid = 0;
+  for (let round = 0; round < 400; round++) {
+    const batch: FedMessage[] = Array.from({ length: 1 + random(40) }, () => {
+      const i = uid++;
+      const name = `${1700000000 + i}.M${i}P1${Array.from({ length: random(7) }, () => pick(nameParts)).join("")}`;
+      const text = Array.from({ length: random(24) }, () => pick(blockParts)).join("");
+      const header = random(3) === 0 ? Buffer.from(text, "latin1") : Buffer.from(text);
+      return { name, subdir: random(2) ? "cur" : "new", size: random(100000), received: 1_600_000_000_000 + random(1e9) * 1000, header };
+    });
+    nativeAppender.appendPacked(slot.pack(batch));
+    jsAppender.append(batch);
+  }
+  assert.deepEqual(rowsOf(native.opened.db), rowsOf(js.opened.db));
+  assert.deepEqual(statsOf(native.opened.db), statsOf(js.opened.db));
+  assert.deepEqual(nativeAppender.counts, jsAppender.counts);
+  assert.ok(nativeAppender.holds.equals(jsAppender.holds));
   native.opened.db.close();
   js.opened.db.close();
 });
@@ -193,4 +226,18 @@ test("a file that could not be read gets the row readMessage makes of it: broken
   assert.deepEqual(rowsOf(opened.db), expected);
   assert.equal(summary.broken, 1);
   opened.db.close();
+});
+
+test("the addon exports only its entry points: SQLite loads it into the global symbol scope", () => {
+  const file = nativeAddonFile();
+  assert.ok(file, "the addon is built (npm install)");
+  // nm comes with the C toolchain the addon is built with (binutils).
+  const nm = spawnSync("nm", ["-D", "--defined-only", file], { encoding: "utf8" });
+  assert.equal(nm.status, 0, nm.stderr);
+  const exported = nm.stdout
+    .split("\n")
+    .map((line) => line.trim().split(/\s+/)[2])
+    .filter(Boolean)
+    .sort();
+  assert.deepEqual(exported, ["napi_register_module_v1", "node_api_module_get_api_version_v1", "sqlite3_fsops_init"]);
 });
