@@ -275,6 +275,13 @@ for (const [place, outDir] of places) {
   if (theirs) {
     console.log(`mailstore durable --no-index took ${fmt(ours / theirs, 2)}x mb2md's time on the ${MESSAGES}-message mbox (target: at most 0.33x);`);
     console.log(`with the index built as well (the default) ${fmt(withIndex / theirs, 2)}x`);
+    // Each round's runs are back to back, so a slow phase of the machine weighs on both sides
+    // of a round's ratio; the medians above may take their figures from different phases.
+    const perRound = (t) => {
+      const r = t.map((seconds, i) => seconds / times.mb2md[i]);
+      return `${fmt(Math.min(...r), 2)}-${fmt(Math.max(...r), 2)}x (median ${fmt(median(r), 2)}x)`;
+    };
+    console.log(`round by round against that round's mb2md: default ${perRound(times.index)}, --no-index ${perRound(times.noIndex)}`);
   }
   const [smallOurs, smallTheirs] = [median(small.ours), haveMb2md ? median(small.mb2md) : null];
   console.log(`${SMALL} small mailboxes, medians of 3: mailstore (default) ${fmt(smallOurs, 2)} s${smallTheirs ? `, mb2md ${fmt(smallTheirs, 2)} s: ${fmt(smallOurs / smallTheirs, 2)}x` : ""}`);
