@@ -5,7 +5,7 @@ import { listFolders } from "./folders.js";
 import { type PackedRows, unpackRows } from "./feed-memory.js";
 import { batchOfPacked, fedRowsInsert } from "./fed-rows.js";
 import { emptySummary } from "./indexer.js";
-import { createFolder, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, statsAdder, storedFilePages, UID_NEXT } from "./rows.js";
+import { BROKEN_FROM, createFolder, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, statsAdder, storedFilePages, UID_NEXT } from "./rows.js";
 
 /** A message just delivered, as its writer knows it: no need to stat or read the file. */
 export interface FedMessage {
@@ -80,7 +80,7 @@ export function messageAppender(db: Database.Database, maildir: string, folderDi
     return added;
   };
   const insertFed = opts.native === false ? null : fedRowsInsert(db);
-  const brokenFrom = db.prepare("SELECT COALESCE(SUM(broken), 0) FROM messages WHERE folder_id = ? AND uid >= ?").pluck();
+  const brokenFrom = db.prepare(BROKEN_FROM).pluck();
   const filesFrom = db.prepare("SELECT base, subdir, info FROM messages WHERE folder_id = ? AND uid >= ?");
   const appendPacked = (packed: PackedRows) => {
     if (!insertFed) return append(unpackRows(packed));

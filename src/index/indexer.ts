@@ -8,7 +8,7 @@ import { type OpenedIndex, openIndex } from "./db.js";
 import { listFolders, subdirMtimeNs } from "./folders.js";
 import { batchOfHeads, fedRowsInsert } from "./fed-rows.js";
 import { type MessageHead, readHeads } from "./heads.js";
-import { createFolder, flagLetters, type FolderRow, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFilePages, UID_NEXT, updateStats } from "./rows.js";
+import { BROKEN_FROM, createFolder, flagLetters, type FolderRow, INSERT_MESSAGE, readMessage, rowValues, SET_UID_NEXT, storedFilePages, UID_NEXT, updateStats } from "./rows.js";
 import { type Stamp, stampOf } from "./stamp.js";
 
 export { listFolders };
@@ -270,7 +270,7 @@ function syncFolder(db: Database.Database, folderId: number, dir: string, opts: 
   // uid_next moves with each batch of inserts, in the same transaction.
   const insert = statement(INSERT_MESSAGE);
   const advance = statement(SET_UID_NEXT);
-  const brokenFrom = statement("SELECT COALESCE(SUM(broken), 0) FROM messages WHERE folder_id = ? AND uid >= ?");
+  const brokenFrom = statement(BROKEN_FROM);
   const insertFed = fresh.length > 0 ? fedRowsInsert(db) : null;
   for (let i = 0; i < fresh.length; ) {
     const batch = fresh.slice(i, i + sizes.size).map((at) => disk.fileAt(at));

@@ -69,6 +69,8 @@ export function* storedFilePages(db: Database.Database, folderId: number, pageRo
 
 export const UID_NEXT = "SELECT uid_next FROM folders WHERE id = ?";
 export const SET_UID_NEXT = "UPDATE folders SET uid_next = ? WHERE id = ?";
+/** How many of a folder's rows from a UID on are of files without a readable header (a batch just added natively). */
+export const BROKEN_FROM = "SELECT COALESCE(SUM(broken), 0) FROM messages WHERE folder_id = ? AND uid >= ?";
 
 // Positional parameters: binding by name costs half as much again per row.
 export const INSERT_MESSAGE = `INSERT INTO messages (folder_id, uid, base, subdir, info, flags, size, received, date, from_addr, to_addr, cc_addr, subject, message_id, in_reply_to, refs, has_attachments, broken)
