@@ -152,6 +152,7 @@ void find_from_register(napi_env env, napi_value exports);
 void read_heads_register(napi_env env, napi_value exports);
 void header_fields_register(napi_env env, napi_value exports);
 void index_fields_register(napi_env env, napi_value exports);
+void content_length_register(napi_env env, napi_value exports);
 void sched_register(napi_env env, napi_value exports);
 void fcntl_lock_register(napi_env env, napi_value exports);
 void exit_now_register(napi_env env, napi_value exports);
@@ -164,6 +165,7 @@ static napi_value init(napi_env env, napi_value exports) {
   read_heads_register(env, exports);
   header_fields_register(env, exports);
   index_fields_register(env, exports);
+  content_length_register(env, exports);
   sched_register(env, exports);
   fcntl_lock_register(env, exports);
   exit_now_register(env, exports);

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { contentLengths } from "./content-length.js";
 import { type Envelope, isHeaderLine, parseFromLine } from "./from-line.js";
 import { Unquoter, type Unquoting } from "./unquote.js";
 import type { MboxFormat } from "./formats.js";
@@ -30,7 +31,6 @@ export interface MessageEnd {
 export class NotMboxError extends Error {}
 
 const HEADER_LIMIT = 256 * 1024;
-const CONTENT_LENGTH = /^content-length:[ \t]*(\d+)[ \t]*\r?$/gim;
 const LINE_LIMIT = 4096;
 const NL_FROM = Buffer.from("\nFrom ");
 const FROM_ = Buffer.from("From ");
@@ -117,7 +117,6 @@ export class MboxReader {
   private frame(at: number, envelope: Envelope, contentStart: number, header: Buffer): MboxMessage {
     this.contentStart = contentStart;
     this.clEnd = -1;
-    const text = header.toString("latin1");
     let framing: MboxMessage["framing"] = "from";
     let unquoting: Unquoting = this.format === "mboxo" || this.format === "mboxcl" ? "mboxo" : "mboxrd";
     if (this.format === "auto" || this.format === "mboxcl" || this.format === "mboxcl2") {
@@ -126,10 +125,10 @@ export class MboxReader {
       let end = -1;
       // Every Content-Length in turn, the first that lands: a message can carry a stale one
       // from elsewhere above the one its mbox writer added.
-      CONTENT_LENGTH.lastIndex = 0;
-      for (let m = header.length < HEADER_LIMIT ? CONTENT_LENGTH.exec(text) : null; m && boundary < 0; m = CONTENT_LENGTH.exec(text)) {
-        end = bodyStart + Number(m[1]);
+      for (const length of header.length < HEADER_LIMIT ? contentLengths(header) : []) {
+        end = bodyStart + length;
         boundary = this.contentLengthBoundary(end);
+        if (boundary >= 0) break;
       }
       if (boundary >= 0) {
         framing = "content-length";
@@ -142,7 +141,7 @@ export class MboxReader {
         if (this.format === "mboxcl2") unquoting = "none";
       }
     }
-    const pseudo = at === 0 && /^x-imap:/im.test(text) && /^subject:.*FOLDER INTERNAL DATA/im.test(text);
+    const pseudo = at === 0 && isPseudoMessage(header.toString("latin1"));
     return { offset: at, envelope, header, framing, unquoting, pseudo };
   }
 
@@ -349,4 +348,9 @@ export class MboxReader {
     }
     return false;
   }
+}
+
+/** UW-IMAP's, Pine's and Dovecot's folder-internal pseudo message, by its header (read as Latin-1). */
+function isPseudoMessage(text: string): boolean {
+  return /^x-imap:/im.test(text) && /^subject:.*FOLDER INTERNAL DATA/im.test(text);
 }
