@@ -89,16 +89,12 @@ static napi_value find_from_js(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  void *data;
-  size_t len;
+  const unsigned char *data;
   int64_t from, to;
-  if (argc < 3 || napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok || napi_get_value_int64(env, argv[1], &from) != napi_ok ||
-      napi_get_value_int64(env, argv[2], &to) != napi_ok) {
+  if (argc < 3 || !buffer_range(env, argv, &data, &from, &to)) {
     napi_throw_type_error(env, NULL, "findFrom(buffer, from, to)");
     return NULL;
   }
-  if (from < 0) from = 0;
-  if (to > (int64_t)len) to = (int64_t)len;
   napi_value result;
   napi_create_int64(env, from >= to ? -1 : find_from(data, from, to), &result);
   return result;

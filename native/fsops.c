@@ -153,6 +153,7 @@ void read_heads_register(napi_env env, napi_value exports);
 void header_fields_register(napi_env env, napi_value exports);
 void index_fields_register(napi_env env, napi_value exports);
 void content_length_register(napi_env env, napi_value exports);
+void blank_line_register(napi_env env, napi_value exports);
 void sched_register(napi_env env, napi_value exports);
 void fcntl_lock_register(napi_env env, napi_value exports);
 void exit_now_register(napi_env env, napi_value exports);
@@ -166,6 +167,7 @@ static napi_value init(napi_env env, napi_value exports) {
   header_fields_register(env, exports);
   index_fields_register(env, exports);
   content_length_register(env, exports);
+  blank_line_register(env, exports);
   sched_register(env, exports);
   fcntl_lock_register(env, exports);
   exit_now_register(env, exports);

@@ -98,3 +98,13 @@ void free_strings(char **strings, size_t n) {
   for (size_t i = 0; i < n; i++) free(strings[i]);
   free(strings);
 }
+
+int buffer_range(napi_env env, const napi_value *argv, const unsigned char **data, int64_t *from, int64_t *to) {
+  void *bytes;
+  size_t len;
+  if (napi_get_buffer_info(env, argv[0], &bytes, &len) != napi_ok || napi_get_value_int64(env, argv[1], from) != napi_ok || napi_get_value_int64(env, argv[2], to) != napi_ok) return 0;
+  if (*from < 0) *from = 0;
+  if (*to > (int64_t)len) *to = (int64_t)len;
+  *data = bytes;
+  return 1;
+}

@@ -4,6 +4,7 @@
 
 #include <node_api.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The errno's symbolic name, as Node's fs errors carry it in `code` (EIO for the rest). */
 const char *errno_code(int err);
@@ -23,6 +24,12 @@ void free_strings(char **strings, size_t n);
 
 /* A typed array of the type wanted with at least n elements; 0 (and a TypeError thrown) otherwise. */
 int typed_array(napi_env env, napi_value value, napi_typedarray_type want, size_t n, void **data);
+
+/*
+ * A buffer argument and a range of it (from, to), clamped to the buffer; 0 when an argument
+ * is missing or of the wrong type (the caller throws, naming its own call).
+ */
+int buffer_range(napi_env env, const napi_value *argv, const unsigned char **data, int64_t *from, int64_t *to);
 
 /* Sets exports[name] to a new function calling fn. */
 void export_function(napi_env env, napi_value exports, const char *name, napi_callback fn);

@@ -23,7 +23,16 @@ const LF_LF = Buffer.from("\n\n");
 const CRLF_CRLF = Buffer.from("\r\n\r\n");
 
 /** Where the header block of `view` ends (just past its blank line), or -1 if it has none yet. */
-function headerEnd(view: Buffer): number {
+export function headerEnd(view: Buffer): number {
+  const native = nativeAddon();
+  if (!native) return headerEndByIndexOf(view);
+  // The first "\n\n" or "\r\n\r\n" (native/blank-line.c): the block ends after its first newline.
+  const found = native.blankLine(view, 0, view.length, 4);
+  return found < 0 ? -1 : Math.floor(found / 4) + (found % 4 === 1 ? 1 : 2);
+}
+
+/** headerEnd by Buffer.indexOf, without the addon. */
+export function headerEndByIndexOf(view: Buffer): number {
   // Buffer needles: a string needle is converted on every call (~2 us each, per message).
   const lf = view.indexOf(LF_LF);
   // The CRLF form is looked for only before the LF one: in an LF message it would be searched

@@ -34,8 +34,6 @@ const HEADER_LIMIT = 256 * 1024;
 const LINE_LIMIT = 4096;
 const NL_FROM = Buffer.from("\nFrom ");
 const FROM_ = Buffer.from("From ");
-const NL_NL = Buffer.from("\n\n");
-const NL_CRLF = Buffer.from("\n\r\n");
 const NL = 0x0a;
 const CR = 0x0d;
 const GT = 0x3e;
@@ -277,12 +275,7 @@ export class MboxReader {
     this.win.load(contentStart - 2, contentStart + HEADER_LIMIT);
     const limit = Math.min(this.win.end, contentStart + HEADER_LIMIT);
     // The blank line ending the header; contentStart - 1 is the From_ line's newline.
-    const lf = this.win.indexOf(NL_NL, contentStart - 1, limit);
-    // Look for the CRLF form only before the LF one: an LF file would be scanned to the limit.
-    const crlf = this.win.indexOf(NL_CRLF, contentStart - 1, lf >= 0 ? lf + 3 : limit);
-    let end = limit;
-    if (lf >= 0) end = lf + 2;
-    if (crlf >= 0 && (lf < 0 || crlf < lf)) end = crlf + 3;
+    const end = this.win.blankLineEnd(contentStart - 1, limit) ?? limit;
     // A view, not a copy: the window does not rewrite a buffer it has moved off (see load()).
     return this.win.view(contentStart, Math.max(contentStart, end));
   }

@@ -3,6 +3,8 @@ import { crc32 } from "../util/crc32.js";
 import { nativeAddon } from "../util/native.js";
 
 const FROM_ = Buffer.from("From ");
+const NL_NL = Buffer.from("\n\n");
+const NL_CRLF = Buffer.from("\n\r\n");
 
 /** The window's default buffer size. */
 export const WINDOW_BYTES = 1 << 20;
@@ -104,6 +106,23 @@ export class FileWindow {
   indexOf(needle: Buffer, from: number, to = this.end): number {
     const hit = this.buf.subarray(0, to - this.start).indexOf(needle, from - this.start);
     return hit < 0 ? -1 : hit + this.start;
+  }
+
+  /**
+   * Just past the first blank line ("\n\n" or "\n\r\n") in [from, to), or null: by the native
+   * search where the addon is built (one pass for both), else by indexOf, the CRLF form only
+   * before the LF one (an LF file would be scanned to `to`).
+   */
+  blankLineEnd(from: number, to: number): number | null {
+    const native = nativeAddon();
+    if (native) {
+      const found = native.blankLine(this.buf, from - this.start, to - this.start, 3);
+      return found < 0 ? null : Math.floor(found / 4) + this.start + (found % 4 === 1 ? 2 : 3);
+    }
+    const lf = this.indexOf(NL_NL, from, to);
+    const crlf = this.indexOf(NL_CRLF, from, lf >= 0 ? lf + 3 : to);
+    if (crlf >= 0 && (lf < 0 || crlf < lf)) return crlf + 3;
+    return lf >= 0 ? lf + 2 : null;
   }
 
   /** indexOf("From ", from, to), by the native search where the addon is built. */

@@ -32,6 +32,8 @@ interface Addon {
   indexFields: (block: Buffer, out: unknown[]) => number;
   /** See native/content-length.c: the values of a header block's Content-Length lines (up to out.length of them); how many there are. */
   contentLengths: (block: Buffer, out: Float64Array) => number;
+  /** See native/blank-line.c: the first "\n\n" or CRLF blank line (3: "\n\r\n", 4: "\r\n\r\n") in buffer[from, to), as offset * 4 + 1 or + 2; -1 if none. */
+  blankLine: (buffer: Buffer, from: number, to: number, crlf: 3 | 4) => number;
   /** See native/sched.c: this process's threads under SCHED_BATCH; how many were moved. */
   batchJob: () => number;
   /** See native/fcntl-lock.c: one try for a POSIX (or, openFile, an open file description) lock on the whole file; false if another holds one. */
@@ -56,7 +58,7 @@ export function nativeAddon(): Addon | null {
     const file = require.resolve("../../build/Release/fsops.node");
     const addon = require(file) as Addon;
     // A build older than this code (npm install not rerun) counts as missing.
-    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "indexFields", "contentLengths", "batchJob", "fcntlLock", "exitNow"] as const).every((f) => typeof addon[f] === "function");
+    const complete = (["scanDir", "writeFiles", "publishFiles", "syncFs", "unnamedFiles", "linkNewFile", "crc32", "findFrom", "readHeads", "headerFields", "indexFields", "contentLengths", "blankLine", "batchJob", "fcntlLock", "exitNow"] as const).every((f) => typeof addon[f] === "function");
     loaded = complete ? addon : null;
     loadedFrom = complete ? file : null;
   } catch {

@@ -3,9 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { headerBlockOf, readHeads, readHeadsByFs } from "../../src/index/heads.js";
+import { headerBlockOf, headerEnd, headerEndByIndexOf, readHeads, readHeadsByFs } from "../../src/index/heads.js";
 import { nativeAddon } from "../../src/util/native.js";
 import { realMessages } from "../helpers/mbox.js";
+import { seededRandom } from "../helpers/random.js";
 
 // Each case: a file's bytes and the header block the index must read from it.
 function cases(): Array<{ name: string; bytes: Buffer; block: Buffer }> {
@@ -96,4 +97,17 @@ test("headerBlockOf gives the block readHeads reads, however the message's bytes
     }
     assert.ok(headerBlockOf([c.bytes]).equals(c.block), c.name);
   }
+});
+
+test("the native header end is the one Buffer.indexOf finds: the first \\n\\n, or a \\r\\n\\r\\n before it", () => {
+  assert.ok(nativeAddon(), "the addon is built: the native search is the one tested");
+  const random = seededRandom(822);
+  const alphabet = Buffer.from("\n\n\r\r\nab: ");
+  for (let round = 0; round < 20000; round++) {
+    const view = Buffer.alloc(random(200), "x");
+    for (let k = random(12); k > 0; k--) view[random(view.length)] = alphabet[random(alphabet.length)];
+    if (random(2)) for (let i = 0; i < view.length; i++) if (random(3) === 0) view[i] = alphabet[random(alphabet.length)];
+    assert.equal(headerEnd(view), headerEndByIndexOf(view), JSON.stringify(view.toString("latin1")));
+  }
+  for (const c of cases()) assert.equal(headerEnd(c.bytes), headerEndByIndexOf(c.bytes), c.name);
 });

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { FileWindow } from "../../src/mbox/window.js";
 import { nativeAddon } from "../../src/util/native.js";
 import { tempDir } from "../helpers/mbox.js";
+import { seededRandom } from "../helpers/random.js";
 
 // Texts dense in the bytes that matter ("F", spaces, "rom", quotes, newlines) so that near
 // misses fall at every offset of the native search's 16- and 64-byte blocks and its tail.
@@ -65,4 +66,35 @@ test("the native From search stops at the end it is given", { skip: !nativeAddon
   assert.equal(native.findFrom(text, 0, 204), -1, "a From cut by the end is not found");
   assert.equal(native.findFrom(text, 201, text.length), -1);
   assert.equal(native.findFrom(text, 150, 100), -1);
+});
+
+test("the window's blank-line search finds the first \\n\\n or \\n\\r\\n that the two indexOf searches find, from every start to every end", () => {
+  assert.ok(nativeAddon(), "the addon is built: the native search is the one tested");
+  const random = seededRandom(1310);
+  const alphabet = Buffer.from("\n\n\r\r\nab: ");
+  const file = path.join(tempDir(), "text");
+  const lf = Buffer.from("\n\n");
+  const crlf = Buffer.from("\n\r\n");
+  for (let round = 0; round < 200; round++) {
+    // Long enough runs without a blank line that the 32-byte blocks and their tail both see hits.
+    const text = Buffer.alloc(1 + random(300), "x");
+    for (let k = random(12); k > 0; k--) text[random(text.length)] = alphabet[random(alphabet.length)];
+    if (random(2)) for (let i = 0; i < text.length; i++) if (random(3) === 0) text[i] = alphabet[random(alphabet.length)];
+    fs.writeFileSync(file, text);
+    const fd = fs.openSync(file, "r");
+    try {
+      const window = new FileWindow(fd, text.length);
+      window.load(0, text.length);
+      for (let from = 0; from < text.length; from++) {
+        const to = from + 1 + random(text.length - from);
+        const within = text.subarray(0, to);
+        const l = within.indexOf(lf, from);
+        const c = within.subarray(0, l >= 0 ? l + 3 : to).indexOf(crlf, from);
+        const expected = c >= 0 && (l < 0 || c < l) ? c + 3 : l >= 0 ? l + 2 : null;
+        assert.equal(window.blankLineEnd(from, to), expected, `round ${round}, ${from}-${to}: ${JSON.stringify(text.toString("latin1"))}`);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
 });
