@@ -1,11 +1,11 @@
 /*
- * blankLine(buffer, from, to, crlf): where the first blank line of buffer[from, to) lies:
- * the first offset at which "\n\n" starts, or the CRLF form starts (crlf 3: "\n\r\n", as the
- * mbox reader reads a header; crlf 4: "\r\n\r\n", as the index reads a message file's),
- * with the whole pattern before `to`. Returns offset * 4 + 1 for "\n\n", offset * 4 + 2 for
- * the CRLF form, -1 for neither. The same answer as the two Buffer.indexOf calls it replaces
- * (src/mbox/reader.ts's readHeader, src/index/heads.ts's headerEnd): those search the CRLF
- * form only before the "\n\n", and the first of the two is the one they take.
+ * blankLine(buffer, from, to, crlf): where the first blank line of buffer[from, to) starts
+ * (just past the newline before it), found as the first offset at which "\n\n" or the CRLF
+ * form starts (crlf 3: "\n\r\n", as the mbox reader reads a header; crlf 4: "\r\n\r\n", as
+ * the index reads a message file's), with the whole pattern before `to`; -1 for neither. The
+ * same answer as the two Buffer.indexOf calls it replaces (src/mbox/reader.ts's readHeader,
+ * src/index/heads.ts's headerEnd): those search the CRLF form only before the "\n\n", and
+ * the first of the two is the one they take.
  *
  * Why: every message's header is searched so, twice over (framing, then the index's block).
  * Buffer.indexOf stops at every newline of a pattern that begins with one (memchr, then a
@@ -20,11 +20,11 @@
 
 #include "napi-util.h"
 
-/* The answer at i, or 0 where neither pattern starts there within [.., to). */
+/* Where the blank line starts if a pattern starts at i within [.., to), else 0 (no blank line starts at 0). */
 static int64_t match_at(const unsigned char *b, int64_t i, int64_t to, int crlf) {
-  if (i + 2 <= to && b[i] == '\n' && b[i + 1] == '\n') return i * 4 + 1;
-  if (crlf == 3 && i + 3 <= to && b[i] == '\n' && b[i + 1] == '\r' && b[i + 2] == '\n') return i * 4 + 2;
-  if (crlf == 4 && i + 4 <= to && b[i] == '\r' && b[i + 1] == '\n' && b[i + 2] == '\r' && b[i + 3] == '\n') return i * 4 + 2;
+  if (i + 2 <= to && b[i] == '\n' && b[i + 1] == '\n') return i + 1;
+  if (crlf == 3 && i + 3 <= to && b[i] == '\n' && b[i + 1] == '\r' && b[i + 2] == '\n') return i + 1;
+  if (crlf == 4 && i + 4 <= to && b[i] == '\r' && b[i + 1] == '\n' && b[i + 2] == '\r' && b[i + 3] == '\n') return i + 2;
   return 0;
 }
 

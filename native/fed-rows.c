@@ -68,7 +68,6 @@ typedef struct {
   size_t row;
   /* The current row. */
   size_t header_start, base_n, info_at;
-  double size;
   int broken, left;
   int cur;
   Held fields[FIELD_SLOTS];
@@ -201,8 +200,14 @@ static int fed_filter(sqlite3_vtab_cursor *cursor, int plan, const char *plan_na
     const double *m = c->numbers + 4 * i;
     if ((m[0] != 0 && m[0] != 1 && m[0] != 2 && m[0] != 3) || !isfinite(m[1]) || !isfinite(m[2]) || m[3] < end || m[3] > (double)c->headers_n || m[3] != floor(m[3])) return refuse(c, "numbers out of range");
     end = m[3];
+    /* The name's size, where it has one, takes the given size's place in (our copy of) the numbers. */
     size_t digits;
-    if (size_digits(c->names + c->name_at[i], c->name_at[i + 1] - 1 - c->name_at[i], &digits) && digits > 15) return refuse(c, "a size of more than 15 digits");
+    const char *sized = size_digits(c->names + c->name_at[i], c->name_at[i + 1] - 1 - c->name_at[i], &digits);
+    if (!sized) continue;
+    if (digits > 15) return refuse(c, "a size of more than 15 digits");
+    double size = 0;
+    for (size_t k = 0; k < digits; k++) size = size * 10 + (sized[k] - '0');
+    c->numbers[4 * i + 1] = size;
   }
   c->count = count;
   c->row = 0;
@@ -265,13 +270,6 @@ static int read_row(FedCursor *c) {
   c->base_n = comma ? (size_t)(comma - name) : head;
   c->info_at = colon ? head + 1 : name_n;
   const double *m = c->numbers + 4 * c->row;
-  size_t digits;
-  const char *sized = size_digits(name, name_n, &digits);
-  c->size = m[1];
-  if (sized) {
-    c->size = 0;
-    for (size_t i = 0; i < digits; i++) c->size = c->size * 10 + (sized[i] - '0');
-  }
   c->header_start = c->row == 0 ? 0 : (size_t)c->numbers[4 * (c->row - 1) + 3];
   int unread = ((int)m[0] & 2) != 0;
   c->cur = ((int)m[0] & 1) != 0;
@@ -319,7 +317,7 @@ static int fed_column(sqlite3_vtab_cursor *cursor, sqlite3_context *ctx, int col
     sqlite3_result_text(ctx, letters, (int)n, sqlite3_free);
     return SQLITE_OK;
   }
-  case COL_SIZE: sqlite3_result_double(ctx, c->size); return SQLITE_OK;
+  case COL_SIZE: sqlite3_result_double(ctx, m[1]); return SQLITE_OK;
   case COL_RECEIVED: sqlite3_result_double(ctx, m[2]); return SQLITE_OK;
   case COL_BROKEN: sqlite3_result_int(ctx, c->broken); return SQLITE_OK;
   case COL_LEFT: sqlite3_result_int(ctx, c->left); return SQLITE_OK;

@@ -26,9 +26,8 @@ const CRLF_CRLF = Buffer.from("\r\n\r\n");
 export function headerEnd(view: Buffer): number {
   const native = nativeAddon();
   if (!native) return headerEndByIndexOf(view);
-  // The first "\n\n" or "\r\n\r\n" (native/blank-line.c): the block ends after its first newline.
-  const found = native.blankLine(view, 0, view.length, 4);
-  return found < 0 ? -1 : Math.floor(found / 4) + (found % 4 === 1 ? 1 : 2);
+  // The first "\n\n" or "\r\n\r\n" (native/blank-line.c): the block ends where the blank line starts.
+  return native.blankLine(view, 0, view.length, 4);
 }
 
 /** headerEnd by Buffer.indexOf, without the addon. */

@@ -5,6 +5,7 @@ import { nativeAddon } from "../util/native.js";
 const FROM_ = Buffer.from("From ");
 const NL_NL = Buffer.from("\n\n");
 const NL_CRLF = Buffer.from("\n\r\n");
+const CR = 0x0d;
 
 /** The window's default buffer size. */
 export const WINDOW_BYTES = 1 << 20;
@@ -116,8 +117,9 @@ export class FileWindow {
   blankLineEnd(from: number, to: number): number | null {
     const native = nativeAddon();
     if (native) {
-      const found = native.blankLine(this.buf, from - this.start, to - this.start, 3);
-      return found < 0 ? null : Math.floor(found / 4) + this.start + (found % 4 === 1 ? 2 : 3);
+      const blank = native.blankLine(this.buf, from - this.start, to - this.start, 3);
+      // The blank line is "\n" or "\r\n".
+      return blank < 0 ? null : this.start + blank + (this.buf[blank] === CR ? 2 : 1);
     }
     const lf = this.indexOf(NL_NL, from, to);
     const crlf = this.indexOf(NL_CRLF, from, lf >= 0 ? lf + 3 : to);

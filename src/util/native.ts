@@ -32,7 +32,7 @@ interface Addon {
   indexFields: (block: Buffer, out: unknown[]) => number;
   /** See native/content-length.c: the values of a header block's Content-Length lines (up to out.length of them); how many there are. */
   contentLengths: (block: Buffer, out: Float64Array) => number;
-  /** See native/blank-line.c: the first "\n\n" or CRLF blank line (3: "\n\r\n", 4: "\r\n\r\n") in buffer[from, to), as offset * 4 + 1 or + 2; -1 if none. */
+  /** See native/blank-line.c: where the first blank line in buffer[from, to) starts, by "\n\n" or the CRLF form (3: "\n\r\n", 4: "\r\n\r\n"); -1 if none. */
   blankLine: (buffer: Buffer, from: number, to: number, crlf: 3 | 4) => number;
   /** See native/sched.c: this process's threads under SCHED_BATCH; how many were moved. */
   batchJob: () => number;

@@ -73,34 +73,45 @@ function fedMessages(from: number, headers: Buffer[]): FedMessage[] {
   });
 }
 
-test("rows added natively are the rows the appender makes one by one, column for column", () => {
-  const all = blocks();
-  const native = emptyMaildir("native");
-  const js = emptyMaildir("js");
+/** Two empty Maildirs, one whose appender adds natively and one whose appender adds row by row; `same` holds their indexes equal and closes them. */
+function bothWays(label: string) {
+  const native = emptyMaildir(`${label}-native`);
+  const js = emptyMaildir(`${label}-js`);
   const nativeAppender = messageAppender(native.opened.db, native.maildir, native.maildir);
   const jsAppender = messageAppender(js.opened.db, js.maildir, js.maildir, { native: false });
+  const same = () => {
+    const rows = rowsOf(native.opened.db);
+    assert.deepEqual(rows, rowsOf(js.opened.db));
+    assert.deepEqual(statsOf(native.opened.db), statsOf(js.opened.db));
+    assert.deepEqual(nativeAppender.counts, jsAppender.counts);
+    assert.ok(nativeAppender.holds.equals(jsAppender.holds), "the digest of what the index holds is the same");
+    native.opened.db.close();
+    js.opened.db.close();
+    return rows;
+  };
+  return { db: native.opened.db, nativeAppender, jsAppender, same };
+}
+
+/** A typed array's bytes as a Buffer, as the statement takes them. */
+const bytes = (a: Uint8Array | Float64Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+test("rows added natively are the rows the appender makes one by one, column for column", () => {
+  const all = blocks();
+  const { db, nativeAppender, jsAppender, same } = bothWays("fixtures");
   const slot = new SharedSlot();
+  const leftFields = db.prepare("SELECT COUNT(*) FROM mailstore_fed(?, ?, ?) WHERE left != 0").pluck();
   let left = 0;
   for (let from = 0, size = 1; from < all.length; from += size, size = (size % 40) + 7) {
     const batch = fedMessages(from, all.slice(from, from + size));
     const packed = slot.pack(batch);
-    left += native.opened.db
-      .prepare("SELECT COUNT(*) FROM mailstore_fed(?, ?, ?) WHERE left != 0")
-      .pluck()
-      .get(packed.names, Buffer.from(packed.numbers, 0, batch.length * 32), Buffer.from(packed.headers, 0, batch.reduce((n, m) => n + m.header.byteLength, 0))) as number;
+    const { names, numbers, headers } = batchOfPacked(packed);
+    left += leftFields.get(names, bytes(numbers), bytes(headers)) as number;
     assert.equal(nativeAppender.appendPacked(packed), batch.length);
     assert.equal(jsAppender.append(batch), batch.length);
   }
   assert.ok(left >= 3, `the statement finishes the fields the addon leaves (${left} rows had some)`);
-  const rows = rowsOf(native.opened.db);
-  assert.equal(rows.length, all.length);
-  assert.deepEqual(rows, rowsOf(js.opened.db));
-  assert.deepEqual(statsOf(native.opened.db), statsOf(js.opened.db));
-  assert.deepEqual(nativeAppender.counts, jsAppender.counts);
   assert.ok(nativeAppender.counts.broken >= 4, "blocks without a field line are counted broken");
-  assert.ok(nativeAppender.holds.equals(jsAppender.holds), "the digest of what the index holds is the same");
-  native.opened.db.close();
-  js.opened.db.close();
+  assert.equal(same().length, all.length);
 });
 
 test("random names and header blocks give the same rows both ways (sizes, flags, 8-bit text, lines ended by CR, no field at all)", () => {
@@ -108,10 +119,7 @@ test("random names and header blocks give the same rows both ways (sizes, flags,
   const pick = <T>(xs: readonly T[]): T => xs[random(xs.length)];
   const nameParts = [",S=", ",S=", "0", "123", "98765", ",W=7", ":2,", ":2,", ":1,", "S", "F", "R", "T", "a", "\u00e9", ",", ":", ".", "host", "M12P3"];
   const blockParts = ["From: ", "Subject: ", "To: ", "Date: ", "X-A: ", "=?utf-8?B?w6k=?=", "=?iso-2022-jp?B?GyRCJEgbKEI=?=", "a@b.example", "<c@d>", "\n", "\r\n", "\r", "\n ", "\xe9", "\xa0", "text", " ", ":", "\x00"];
-  const native = emptyMaildir("random-native");
-  const js = emptyMaildir("random-js");
-  const nativeAppender = messageAppender(native.opened.db, native.maildir, native.maildir);
-  const jsAppender = messageAppender(js.opened.db, js.maildir, js.maildir, { native: false });
+  const { nativeAppender, jsAppender, same } = bothWays("random");
   const slot = new SharedSlot();
   let uid = 0;
   for (let round = 0; round < 400; round++) {
@@ -125,12 +133,7 @@ test("random names and header blocks give the same rows both ways (sizes, flags,
     nativeAppender.appendPacked(slot.pack(batch));
     jsAppender.append(batch);
   }
-  assert.deepEqual(rowsOf(native.opened.db), rowsOf(js.opened.db));
-  assert.deepEqual(statsOf(native.opened.db), statsOf(js.opened.db));
-  assert.deepEqual(nativeAppender.counts, jsAppender.counts);
-  assert.ok(nativeAppender.holds.equals(jsAppender.holds));
-  native.opened.db.close();
-  js.opened.db.close();
+  same();
 });
 
 test("a batch the addon cannot read exactly is refused before its first row and added the JavaScript way", () => {
