@@ -62,6 +62,44 @@ function splitSender(rest: string): { sender: string; dateText: string } | null 
  * null: shaped like a date but out of range.
  */
 export function parseEnvelopeDate(text: string): Date | null | undefined {
+  return asctimeByPosition(text) ?? parseEnvelopeDateByPattern(text);
+}
+
+const DAY_NAMES = new Set(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
+const MONTH_NAMES = new Map(Object.keys(MONTHS).map((name) => [name[0].toUpperCase() + name.slice(1), MONTHS[name]]));
+
+/**
+ * "Thu Sep 18 17:54:04 2008" (or "Mon Dec  8 ..."), the form nearly every From_ line's date
+ * takes, read by position; undefined for any other text, which the patterns read. The
+ * patterns' match arrays and substrings cost a 30,000-message mbox ~25 ms of its reading
+ * thread. What this reads, the patterns read the same way (from-line.test.ts holds it to them).
+ */
+function asctimeByPosition(text: string): Date | null | undefined {
+  if (text.length !== 24 || text[3] !== " " || text[7] !== " " || text[10] !== " " || text[13] !== ":" || text[16] !== ":" || text[19] !== " ") return undefined;
+  const month = MONTH_NAMES.get(text.slice(4, 7));
+  if (month === undefined || !DAY_NAMES.has(text.slice(0, 3))) return undefined;
+  const day = text[8] === " " ? digitsAt(text, 9, 1) : digitsAt(text, 8, 2);
+  const hh = digitsAt(text, 11, 2);
+  const mm = digitsAt(text, 14, 2);
+  const ss = digitsAt(text, 17, 2);
+  const year = digitsAt(text, 20, 4);
+  if (day < 0 || hh < 0 || mm < 0 || ss < 0 || year < 0) return undefined;
+  return build(year, month, day, hh, mm, ss, undefined);
+}
+
+/** The number the `count` ASCII digits at `at` spell, or -1 if they are not all digits. */
+function digitsAt(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** parseEnvelopeDate by its patterns alone: the definition asctimeByPosition must agree with. */
+export function parseEnvelopeDateByPattern(text: string): Date | null | undefined {
   let m = ASCTIME.exec(text);
   if (m) {
     const [, mon, day, hh, mm, ss, zoneBefore, year, zoneAfter] = m;

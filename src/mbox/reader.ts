@@ -165,7 +165,8 @@ export class MboxReader {
     this.pieceMayQuote = true;
     let pos = this.contentStart;
     while (pos < this.clEnd) {
-      this.win.load(pos, Math.min(this.clEnd, pos + this.win.buf.length));
+      // What the window holds is yielded before it moves on: a move then keeps nothing.
+      if (pos >= this.win.end) this.win.load(pos, Math.min(this.clEnd, pos + this.win.buf.length));
       const upTo = Math.min(this.win.end, this.clEnd);
       yield this.win.view(pos, upTo);
       pos = upTo;
@@ -179,8 +180,9 @@ export class MboxReader {
     let emitted = start;
     let search = start;
     for (;;) {
-      // Keep two bytes behind the search point: the blank line before a From_ line.
-      this.win.load(Math.min(emitted, search - 2), search + 64 * 1024);
+      // Keep two bytes behind the search point: the blank line before a From_ line. The search
+      // runs to the window's end; it moves on only when a From_ line there could not be read.
+      this.win.load(Math.min(emitted, search - 2), search + LINE_LIMIT * 2);
       const hit = this.nextFromLine(search);
       if (hit < 0) {
         if (this.win.atEof) {
@@ -272,10 +274,18 @@ export class MboxReader {
   }
 
   private readHeader(contentStart: number): Buffer {
-    this.win.load(contentStart - 2, contentStart + HEADER_LIMIT);
-    const limit = Math.min(this.win.end, contentStart + HEADER_LIMIT);
-    // The blank line ending the header; contentStart - 1 is the From_ line's newline.
-    const end = this.win.blankLineEnd(contentStart - 1, limit) ?? limit;
+    // The blank line ending the header; contentStart - 1 is the From_ line's newline. Sought
+    // first in what the window holds: loading HEADER_LIMIT ahead for every header moved the
+    // window a quarter of a megabyte early each time, copying what it kept (150 MB for the
+    // bench mbox's 500). The first blank line in a prefix of the range is the first in it.
+    let limit = Math.min(this.win.end, contentStart + HEADER_LIMIT);
+    let end = this.win.blankLineEnd(contentStart - 1, limit);
+    if (end === null && limit < Math.min(this.win.size, contentStart + HEADER_LIMIT)) {
+      this.win.load(contentStart - 2, contentStart + HEADER_LIMIT);
+      limit = Math.min(this.win.end, contentStart + HEADER_LIMIT);
+      end = this.win.blankLineEnd(contentStart - 1, limit);
+    }
+    end ??= limit;
     // A view, not a copy: the window does not rewrite a buffer it has moved off (see load()).
     return this.win.view(contentStart, Math.max(contentStart, end));
   }

@@ -16,6 +16,14 @@ test("Status and X-Status map to Maildir flags", () => {
   assert.deepEqual(flags("X-Status: F"), { flags: "F", cur: true, keywords: [] });
 });
 
+test("a Status line alone maps as it does beside other bookkeeping lines that add nothing", () => {
+  for (const status of ["R", "O", "RO", "OR", "", "U", "r", "ROx"]) {
+    const alone = flags(`Status: ${status}`);
+    assert.deepEqual(alone, flags(`Status: ${status}\nX-Status: \nX-Keywords: `), status);
+    assert.deepEqual(alone, { flags: status.includes("R") ? "S" : "", cur: /[RO]/.test(status), keywords: [] }, status);
+  }
+});
+
 test("only the header block counts; a Status line in the body does not", () => {
   assert.deepEqual(flagsFromHeader(Buffer.from("Subject: x\n\nStatus: RO\n")), { flags: "", cur: false, keywords: [] });
 });
