@@ -1,11 +1,13 @@
 /*
  * RFC 2047 encoded words for native/index-fields.c, decoded as libmime's decodeWords decodes
  * them (src/index/headers.ts's decode), for the plain kind: UTF-8, US-ASCII, ISO-8859-1,
- * ISO-8859-15 or windows-1252, cleanly formed. Anything else is left to libmime.
+ * ISO-8859-15, windows-1252 or ISO-2022-JP, cleanly formed. Anything else is left to libmime.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "index-text.h"
+#include "jis0208.h"
 
 static int same_ci(const unsigned char *p, size_t n, const char *name) {
   if (strlen(name) != n) return 0;
@@ -25,7 +27,7 @@ int word_at(const unsigned char *p, const unsigned char *end, Word *w) {
   static const struct {
     const char *name;
     Charset charset;
-  } known[] = {{"utf-8", CS_UTF8}, {"us-ascii", CS_ASCII}, {"iso-8859-1", CS_LATIN1}, {"windows-1252", CS_WINDOWS1252}, {"iso-8859-15", CS_LATIN9}};
+  } known[] = {{"utf-8", CS_UTF8}, {"us-ascii", CS_ASCII}, {"iso-8859-1", CS_LATIN1}, {"windows-1252", CS_WINDOWS1252}, {"iso-8859-15", CS_LATIN9}, {"iso-2022-jp", CS_ISO2022JP}};
   w->charset = CS_NONE;
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (same_ci(name, name_len, known[i].name)) w->charset = known[i].charset;
@@ -47,40 +49,57 @@ static int base64_value(unsigned char c) {
 }
 
 /*
- * A word's bytes appended to o; 0 unless its text is strictly well formed (B: whole groups
- * of four, padding only at the end; Q: every "=" followed by two hex digits), where libmime's
- * decoding of the word alone and of the word joined to its neighbours give the same bytes.
+ * The base64 of a run of B words, decoded as libmime decodes it: their texts joined, then cut
+ * at each "=" into segments (libbase64), each decoded by Node's decoder, which reads a
+ * segment's last group of two or three characters as one or two bytes and drops a lone one.
+ * Fed word by word; a segment may span words, its last group is read by base64_end.
  */
-static int word_bytes(const Word *w, Out *o) {
-  const unsigned char *t = w->text.p;
-  size_t n = w->text.n;
-  if (w->encoding == 'Q') {
-    for (size_t i = 0; i < n; i++) {
-      if (t[i] == '=') {
-        if (i + 2 >= n) return 0;
-        int hi = hex(t[i + 1]), lo = hex(t[i + 2]);
-        if (hi < 0 || lo < 0) return 0;
-        o->p[o->n++] = (unsigned char)(hi * 16 + lo);
-        i += 2;
-      } else o->p[o->n++] = t[i] == '_' ? ' ' : t[i];
+typedef struct {
+  unsigned bits;
+  int count;
+} Base64Run;
+
+static void base64_end(Base64Run *b, Out *o) {
+  if (b->count == 2) o->p[o->n++] = (unsigned char)(b->bits >> 4);
+  if (b->count == 3) o->p[o->n++] = (unsigned char)(b->bits >> 10), o->p[o->n++] = (unsigned char)(b->bits >> 2);
+  b->bits = 0;
+  b->count = 0;
+}
+
+/* 0 for a character outside the base64 alphabet and "=" (which Node's decoder reads its own way). */
+static int base64_text(Base64Run *b, Text t, Out *o) {
+  for (size_t i = 0; i < t.n; i++) {
+    if (t.p[i] == '=') {
+      base64_end(b, o);
+      continue;
     }
-    return 1;
+    int v = base64_value(t.p[i]);
+    if (v < 0) return 0;
+    b->bits = b->bits << 6 | (unsigned)v;
+    if (++b->count == 4) {
+      o->p[o->n++] = (unsigned char)(b->bits >> 16);
+      o->p[o->n++] = (unsigned char)(b->bits >> 8);
+      o->p[o->n++] = (unsigned char)b->bits;
+      b->bits = 0;
+      b->count = 0;
+    }
   }
-  if (n % 4) return 0;
-  for (size_t i = 0; i < n; i += 4) {
-    int v[4], pad = 0;
-    for (int k = 0; k < 4; k++) {
-      if (t[i + k] == '=' && i + 4 == n && k >= 2) {
-        pad++;
-        v[k] = 0;
-        continue;
-      }
-      if (pad || (v[k] = base64_value(t[i + k])) < 0) return 0;
-    }
-    unsigned bits = (unsigned)(v[0] << 18 | v[1] << 12 | v[2] << 6 | v[3]);
-    o->p[o->n++] = (unsigned char)(bits >> 16);
-    if (pad < 2) o->p[o->n++] = (unsigned char)(bits >> 8);
-    if (pad < 1) o->p[o->n++] = (unsigned char)bits;
+  return 1;
+}
+
+/*
+ * A Q word's bytes appended to o; 0 unless every "=" is followed by two hex digits in the
+ * word, where libmime's decoding of the word alone and joined to its neighbours agree.
+ */
+static int q_bytes(Text t, Out *o) {
+  for (size_t i = 0; i < t.n; i++) {
+    if (t.p[i] == '=') {
+      if (i + 2 >= t.n) return 0;
+      int hi = hex(t.p[i + 1]), lo = hex(t.p[i + 2]);
+      if (hi < 0 || lo < 0) return 0;
+      o->p[o->n++] = (unsigned char)(hi * 16 + lo);
+      i += 2;
+    } else o->p[o->n++] = t.p[i] == '_' ? ' ' : t.p[i];
   }
   return 1;
 }
@@ -110,6 +129,52 @@ static const char *latin9(unsigned char c) {
 }
 
 /*
+ * ISO-2022-JP text (o from `from` on) made UTF-8 in place, as encoding-japanese (libmime's
+ * decoder for it) reads it: escapes ESC $ B and ESC $ @ switch to two-byte JIS X 0208 codes,
+ * ESC ( B and ESC ( J to ASCII (encoding-japanese reads JIS-Roman as ASCII). 0 for anything
+ * it would read some other way, or where it would put its "?" fallback: an 8-bit byte, any
+ * other escape (half-width katakana, JIS X 0212), a code cut short, out of range or unmapped.
+ */
+static int iso2022jp_text(Out *o, size_t from) {
+  unsigned char *p = o->p + from;
+  size_t n = o->n - from;
+  /* A two-byte code becomes at most three bytes of UTF-8; anything else no more than itself. */
+  unsigned char *utf8 = malloc(n + n / 2 + 1);
+  if (!utf8) return 0;
+  size_t m = 0;
+  int two_byte = 0;
+  for (size_t i = 0; i < n;) {
+    unsigned char c = p[i];
+    if (c >= 0x80) goto other;
+    if (c == 0x1b) {
+      if (i + 2 >= n) goto other;
+      if (p[i + 1] == '$' && (p[i + 2] == 'B' || p[i + 2] == '@')) two_byte = 1;
+      else if (p[i + 1] == '(' && (p[i + 2] == 'B' || p[i + 2] == 'J')) two_byte = 0;
+      else goto other;
+      i += 3;
+    } else if (!two_byte) {
+      utf8[m++] = c;
+      i++;
+    } else {
+      if (i + 1 >= n || c < 0x21 || c > 0x7e || p[i + 1] < 0x21 || p[i + 1] > 0x7e) goto other;
+      unsigned u = JIS0208[(c - 0x21) * 94 + (p[i + 1] - 0x21)];
+      if (u == 0) goto other;
+      if (u < 0x80) utf8[m++] = (unsigned char)u;
+      else if (u < 0x800) utf8[m++] = (unsigned char)(0xc0 | u >> 6), utf8[m++] = (unsigned char)(0x80 | (u & 0x3f));
+      else utf8[m++] = (unsigned char)(0xe0 | u >> 12), utf8[m++] = (unsigned char)(0x80 | (u >> 6 & 0x3f)), utf8[m++] = (unsigned char)(0x80 | (u & 0x3f));
+      i += 2;
+    }
+  }
+  memcpy(p, utf8, m);
+  o->n = from + m;
+  free(utf8);
+  return 1;
+other:
+  free(utf8);
+  return 0;
+}
+
+/*
  * A run of adjacent words of one charset and encoding (libmime joins them before decoding),
  * decoded: their bytes, in o from `from` on, made UTF-8 in place. 0 where a charset decoder
  * could read them otherwise: invalid UTF-8 or UTF-8 led by a byte order mark, 8-bit US-ASCII,
@@ -121,6 +186,7 @@ static int charset_text(Out *o, size_t from, Charset charset) {
   unsigned char *p = o->p + from;
   size_t n = o->n - from;
   if (charset == CS_UTF8) return utf8_kind(p, n) != 0 && !(n >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf);
+  if (charset == CS_ISO2022JP) return iso2022jp_text(o, from);
   for (size_t i = 0; i < n; i++)
     if (p[i] >= 0x80 && (charset == CS_ASCII || p[i] < 0xa0)) return 0;
   if (charset == CS_ASCII) return 1;
@@ -154,6 +220,7 @@ int decoded_words(Text v, int utf8, Out *o) {
   Charset run = CS_NONE;
   unsigned char run_encoding = 0;
   size_t run_from = 0;
+  Base64Run b64 = {0, 0};
   for (int after_word = 0;; after_word = 1) {
     const unsigned char *next = p;
     while (next + 1 < end && !(next[0] == '=' && next[1] == '?')) next++;
@@ -165,13 +232,21 @@ int decoded_words(Text v, int utf8, Out *o) {
     int joined = after_word && word && trimmed(gap, utf8).n == 0;
     int continues = joined && w.charset == run && w.encoding == run_encoding;
     if (run != CS_NONE && !continues) {
+      if (run_encoding == 'B') {
+        /*
+         * A group cut short at the run's end: libmime joins the next word's text to it where
+         * it takes the two charsets for one (its names for them, not these), and reads on.
+         */
+        if (b64.count != 0 && joined) return 0;
+        base64_end(&b64, o);
+      }
       if (!charset_text(o, run_from, run)) return 0;
       run = CS_NONE;
     }
     if (!joined) put_text(o, gap, utf8);
     if (!word) return 1;
     if (!continues) run_from = o->n, run = w.charset, run_encoding = w.encoding;
-    if (!word_bytes(&w, o)) return 0;
+    if (!(w.encoding == 'B' ? base64_text(&b64, w.text, o) : q_bytes(w.text, o))) return 0;
     p = next + w.length;
   }
 }

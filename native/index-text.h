@@ -65,7 +65,7 @@ int address_value(Text v, Out *o);
 /* addressText's encoded display name (address-text.c): malloc'ed UTF-8 text, or NULL. */
 unsigned char *encoded_name(Text v, size_t *len);
 
-typedef enum { CS_NONE, CS_UTF8, CS_ASCII, CS_LATIN1, CS_WINDOWS1252, CS_LATIN9 } Charset;
+typedef enum { CS_NONE, CS_UTF8, CS_ASCII, CS_LATIN1, CS_WINDOWS1252, CS_LATIN9, CS_ISO2022JP } Charset;
 
 typedef struct {
   Charset charset;
