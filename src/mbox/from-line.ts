@@ -34,7 +34,9 @@ const RFC2822 = new RegExp(`^(?:${DAY}\\s+)?(\\d{1,2})\\s+${MON}\\s+(\\d{4})\\s+
 
 export function parseFromLine(line: string): Envelope | null {
   if (!line.startsWith("From ")) return null;
-  const rest = line.slice(5).replace(/\r?\n$/, "").replace(/\r$/, "");
+  let rest = line.slice(5);
+  const last = rest.charCodeAt(rest.length - 1);
+  if (last === 0x0a || last === 0x0d) rest = rest.replace(/\r?\n$/, "").replace(/\r$/, "");
   const split = splitSender(rest);
   if (!split) return null;
   const date = parseEnvelopeDate(split.dateText);

@@ -260,9 +260,11 @@ export class MboxReader {
 
   /** Offset of the newline ending the line at `at`, within LINE_LIMIT; -1 if none. */
   private lineEnd(at: number): number {
+    // Searched in the whole buffer and held to the limit after: a view to bound the search
+    // would be an object per From_ line. The first newline past the limit means none before it.
     const limit = Math.min(at + LINE_LIMIT, this.win.end);
-    const hit = this.win.buf.subarray(0, limit - this.win.start).indexOf(NL, at - this.win.start);
-    return hit < 0 ? -1 : hit + this.win.start;
+    const hit = this.win.buf.indexOf(NL, at - this.win.start);
+    return hit < 0 || hit >= limit - this.win.start ? -1 : hit + this.win.start;
   }
 
   private byteAt(offset: number): number {
