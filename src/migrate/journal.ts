@@ -3,6 +3,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { assertPlainDbFiles, maildirOwner, type Owner, prepareDbFile } from "../maildir/dirs.js";
 import { asWal, imageOf } from "../util/db-image.js";
+import { bootId } from "../util/boot-id.js";
 import { nativeAddon } from "../util/native.js";
 import type { MessageUids } from "../mbox/imap-uids.js";
 
@@ -10,8 +11,9 @@ import type { MessageUids } from "../mbox/imap-uids.js";
  * The per-Maildir migration journal (<maildir>/mailstore-journal.sqlite).
  * A batch of messages is written to tmp/, flushed, recorded here as "pending" with its final
  * names, moved into new/ or cur/, then marked "done". After a crash, a pending message is done
- * if its file is in place and is delivered again otherwise, so every message lands exactly
- * once. Each message keeps the CRC-32 of the source up to its end: a rerun checks that this
+ * if its file is in place and is delivered again otherwise (or, missing before one that is in
+ * place after a restart, put back under its name: see holes()), so every message lands
+ * exactly once. Each message keeps the CRC-32 of the source up to its end: a rerun checks that this
  * prefix is unchanged before it continues after it.
  *
  * One row per batch (its messages as a JSON array), not one per message: a row per message
@@ -36,6 +38,8 @@ export interface SourceRow {
   folder: string;
   state: "running" | "done";
   identity: SourceIdentity | null;
+  /** The kernel's boot id when a run of this source last started (null: not Linux, or an older journal). */
+  boot: string | null;
 }
 
 /** A delivered message; its X-UID, X-UIDL and (first message) folder base are what dovecot-uidlist is written from. */
@@ -58,6 +62,7 @@ const SCHEMA = `
     state TEXT NOT NULL,
     identity TEXT,
     updated_at TEXT NOT NULL,
+    boot TEXT,
     UNIQUE (path, folder)
   );
   CREATE TABLE IF NOT EXISTS batches (
@@ -94,6 +99,8 @@ export class Journal {
   readonly db: Database.Database;
   /** A schema 1 journal opened read-only: one row per message, in table messages. */
   private perMessage = false;
+  /** The query of sources' rows: a journal read as it is (verify) may be older than the boot column. */
+  private sourceColumns = "SELECT id, path, folder, state, identity, boot FROM sources";
   /** Whether this open created the file, from the ready-made image (createFromImage). */
   readonly fromImage: boolean = false;
 
@@ -114,6 +121,7 @@ export class Journal {
     if (opts.readonly) {
       // Read as it is (verify): a schema 1 journal keeps its row per message.
       this.perMessage = this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === "1";
+      if (!this.hasBootColumn()) this.sourceColumns = "SELECT id, path, folder, state, identity, NULL AS boot FROM sources";
       return;
     }
     this.db.pragma("journal_mode = WAL");
@@ -126,6 +134,8 @@ export class Journal {
           this.db.exec(SCHEMA);
           this.db.prepare("INSERT OR IGNORE INTO meta VALUES ('schema', ?)").run(SCHEMA_VERSION);
           if (this.db.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get() === "1") this.upgradeFrom1();
+          // Journals from before the boot column: an older mailstore reading this one ignores it.
+          if (!this.hasBootColumn()) this.db.exec("ALTER TABLE sources ADD COLUMN boot TEXT");
         })
         .immediate();
     }
@@ -137,16 +147,17 @@ export class Journal {
     this.db.close();
   }
 
+  private hasBootColumn(): boolean {
+    return (this.db.pragma("table_info(sources)") as Array<{ name: string }>).some((c) => c.name === "boot");
+  }
+
   source(sourcePath: string, folder: string): SourceRow | undefined {
-    const row = this.db.prepare("SELECT id, path, folder, state, identity FROM sources WHERE path = ? AND folder = ?").get(sourcePath, folder) as
-      | { id: number; path: string; folder: string; state: SourceRow["state"]; identity: string | null }
-      | undefined;
-    return row && { ...row, identity: row.identity ? (JSON.parse(row.identity) as SourceIdentity) : null };
+    const row = this.db.prepare(`${this.sourceColumns} WHERE path = ? AND folder = ?`).get(sourcePath, folder) as StoredSource | undefined;
+    return row && sourceRowOf(row);
   }
 
   sources(): SourceRow[] {
-    const rows = this.db.prepare("SELECT id, path, folder, state, identity FROM sources ORDER BY id").all() as Array<{ id: number; path: string; folder: string; state: SourceRow["state"]; identity: string | null }>;
-    return rows.map((row) => ({ ...row, identity: row.identity ? (JSON.parse(row.identity) as SourceIdentity) : null }));
+    return (this.db.prepare(`${this.sourceColumns} ORDER BY id`).all() as StoredSource[]).map(sourceRowOf);
   }
 
   /**
@@ -163,8 +174,8 @@ export class Journal {
     if (unflushed) this.db.pragma("synchronous = OFF");
     try {
       this.db
-        .prepare("INSERT INTO sources (path, folder, state, updated_at) VALUES (?, ?, 'running', ?) ON CONFLICT (path, folder) DO UPDATE SET state = 'running', updated_at = excluded.updated_at")
-        .run(sourcePath, folder, new Date().toISOString());
+        .prepare("INSERT INTO sources (path, folder, state, updated_at, boot) VALUES (?, ?, 'running', ?, ?) ON CONFLICT (path, folder) DO UPDATE SET state = 'running', updated_at = excluded.updated_at, boot = excluded.boot")
+        .run(sourcePath, folder, new Date().toISOString(), bootId());
     } finally {
       if (unflushed) this.db.pragma("synchronous = FULL");
     }
@@ -184,6 +195,25 @@ export class Journal {
 
   pending(id: number): MessageRow[] {
     return this.messages("SELECT first_seq, messages FROM batches WHERE source_id = ? AND state = 'pending' ORDER BY first_seq", id);
+  }
+
+  /**
+   * The pending messages whose files are missing while a later one of their batch is in
+   * place, and that last one in place. Files are put in place in sequence order, so with no
+   * restart since (Linux: the same boot id) such a message was delivered and then removed by
+   * someone. After a restart it may instead be a link the power cut lost: a filesystem that
+   * does not write directory changes in order (ext2, ext4 without a journal) can keep a later
+   * link and lose an earlier one (restoreHoles puts them back).
+   */
+  holes(id: number, delivered: (row: MessageRow) => boolean): { holes: MessageRow[]; lastInPlace: MessageRow | undefined } {
+    const rows = this.pending(id);
+    const missing: MessageRow[] = [];
+    let lastInPlace: MessageRow | undefined;
+    for (const row of rows) {
+      if (!delivered(row)) missing.push(row);
+      else lastInPlace = row;
+    }
+    return { holes: lastInPlace ? missing.filter((row) => row.seq < (lastInPlace as MessageRow).seq) : [], lastInPlace };
   }
 
   /**
@@ -299,6 +329,12 @@ export class Journal {
 }
 
 type Batch = { first_seq: number; messages: string };
+
+type StoredSource = Omit<SourceRow, "identity"> & { identity: string | null };
+
+function sourceRowOf(row: StoredSource): SourceRow {
+  return { ...row, identity: row.identity ? (JSON.parse(row.identity) as SourceIdentity) : null };
+}
 
 /**
  * A message as a JSON array: offset, end, crc, name, subdir, size, then only where there is

@@ -11,20 +11,21 @@ import { type MessageListing, messageFiles } from "../maildir/message-listing.js
 import { lockSource } from "../mbox/lock.js";
 import { type MessageUids, MboxUids, UID_FIELDS } from "../mbox/imap-uids.js";
 import { MboxReader } from "../mbox/reader.js";
-import { crc32 } from "../util/crc32.js";
 import { openForReading } from "../util/read-file.js";
 import { headerValuesOf } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS } from "./batches.js";
 import { carryUids } from "./carry-uids.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
-import { Journal, JOURNAL_FILE, type SourceIdentity } from "./journal.js";
+import { Journal, JOURNAL_FILE, type MessageRow, type SourceIdentity } from "./journal.js";
 import { MessageStep } from "./message-step.js";
 import { ReusedWindows } from "./reused-windows.js";
-import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn } from "./task.js";
+import { restoreLostLinks } from "./restore-holes.js";
+import { prefixUnchanged, SourceChangedError } from "./source-prefix.js";
+import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn, tmpPrefixOf } from "./task.js";
 
 export { emptyMailboxResult, type MailboxResult, type MailboxStatus, type MailboxTask, type MigrateOptions, type ProgressFn, resultBase } from "./task.js";
 
-export class SourceChangedError extends Error {}
+export { SourceChangedError } from "./source-prefix.js";
 
 /** The user's Maildir and the folder's directory in it; throws on names that cannot be paths. */
 export function resolveTarget(task: MailboxTask, opts: Pick<MigrateOptions, "root" | "fanout">): { maildir: string; folderDir: string } {
@@ -76,18 +77,6 @@ function identityOf(fd: number): SourceIdentity {
 
 function sameIdentity(a: SourceIdentity | null, b: SourceIdentity): boolean {
   return a !== null && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
-}
-
-export function crcOfPrefix(fd: number, length: number): number {
-  const chunk = Buffer.allocUnsafe(1 << 20);
-  let crc = 0;
-  for (let pos = 0; pos < length; ) {
-    const got = fs.readSync(fd, chunk, 0, Math.min(chunk.length, length - pos), pos);
-    if (got === 0) break;
-    crc = crc32(chunk.subarray(0, got), crc);
-    pos += got;
-  }
-  return crc;
 }
 
 async function runMailbox(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): Promise<void> {
@@ -170,7 +159,13 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     let seq = 0;
     if (known) {
       let inPlace: MessageListing | undefined;
-      journal.settle(known.id, (row) => (inPlace ??= messageFiles(folderDir)).has(baseOf(row.name)));
+      const isInPlace = (row: MessageRow) => (inPlace ??= messageFiles(folderDir)).has(baseOf(row.name));
+      const restored = await restoreLostLinks(journal, known, isInPlace, { fd, format: opts.format, size: st.size, mtime: st.mtime }, writer);
+      if (restored > 0) {
+        inPlace = undefined;
+        result.warnings.push(`${restored} message(s) of a batch interrupted by a restart were missing while later ones were in place (a link the restart lost, or a message removed since); restored under their names`);
+      }
+      journal.settle(known.id, isInPlace);
       const last = journal.last(known.id);
       result.previous = last ? last.seq + 1 : 0;
       if (known.state === "done" && sameIdentity(known.identity, identity)) {
@@ -178,7 +173,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
         return;
       }
       if (last) {
-        if (last.end > st.size || crcOfPrefix(fd, last.end) !== last.crc) {
+        if (!prefixUnchanged(fd, st.size, last)) {
           throw new SourceChangedError(
             `changed since ${result.previous} message(s) were migrated from it (the first ${last.end} bytes are no longer the same); refusing to continue. mailstore verify shows what differs. To migrate the user again from scratch, move ${maildir} aside first (without its journal a run would deliver every message again beside the copies already there), or migrate the source into a folder of its own (--folder NAME)`,
           );
@@ -189,7 +184,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       }
     }
     const sourceId = journal.start(sourceKey, folderKey);
-    const tmpPrefix = `mailstore.${sourceId}.`;
+    const tmpPrefix = tmpPrefixOf(sourceId);
     writer.removeStale(tmpPrefix);
 
     const names = new NameGenerator();

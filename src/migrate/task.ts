@@ -91,3 +91,8 @@ export function emptyMailboxResult(task: MailboxTask): MailboxResult {
 export function feedMinBytes(): number {
   return envNumber("MAILSTORE_INDEX_FEED_MIN_BYTES", 32 * 1024 * 1024);
 }
+
+/** How a source's files staged in tmp/ are named (then its sequence number): what a rerun removes. */
+export function tmpPrefixOf(sourceId: number): string {
+  return `mailstore.${sourceId}.`;
+}

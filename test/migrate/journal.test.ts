@@ -8,6 +8,7 @@ import { userMaildir } from "../../src/maildir/layout.js";
 import { JOURNAL_FILE, Journal, type MessageRow } from "../../src/migrate/journal.js";
 import { type MigrateOptions, migrateMailbox } from "../../src/migrate/mailbox.js";
 import { verifyMailbox } from "../../src/migrate/verify.js";
+import { bootId } from "../../src/util/boot-id.js";
 import { buildMbox, maildirMessages, REPO, realMessages, tempDir } from "../helpers/mbox.js";
 
 const row = (seq: number): MessageRow => ({ seq, offset: seq * 100, end: seq * 100 + 99, crc: (seq * 2654435761) >>> 0, name: `1700000000.M${seq}P1.host,S=99${seq % 2 ? ":2,S" : ""}`, subdir: seq % 2 ? "cur" : "new", size: 99 });
@@ -40,6 +41,46 @@ test("batches: pending until marked done; a crash's batch is settled to the pref
     assert.deepEqual(journal.last(id), row(1199));
     const other = journal.start("/var/mail/ann", "Archive");
     assert.equal(journal.last(other), undefined, "sources are kept apart");
+  } finally {
+    journal.close();
+  }
+});
+
+test("holes: the pending messages missing below the last one in place; each run records the boot it ran in", () => {
+  const dir = tempDir();
+  const journal = new Journal(dir, { durable: false });
+  try {
+    const id = journal.start("/var/mail/ida", "INBOX");
+    assert.equal(journal.source("/var/mail/ida", "INBOX")?.boot, bootId());
+    assert.match(bootId() ?? "", /^[0-9a-f-]{36}$/, "Linux gives every boot an id");
+    journal.recordPending(id, rows(0, 10));
+    journal.recordPending(id, rows(10, 20), 0);
+    const inPlace = new Set([10, 11, 13, 16, 17]);
+    const found = journal.holes(id, (r) => inPlace.has(r.seq));
+    assert.deepEqual(found, { holes: [row(12), row(14), row(15)], lastInPlace: row(17) }, "only the pending batch; 18 and 19 are the cut tail");
+    assert.deepEqual(journal.holes(id, () => false), { holes: [], lastInPlace: undefined });
+    assert.deepEqual(journal.holes(id, () => true), { holes: [], lastInPlace: row(19) });
+  } finally {
+    journal.close();
+  }
+});
+
+test("a journal from before the boot column gains it on open for writing, and reads as boot unknown until a run records one", () => {
+  const dir = tempDir();
+  new Journal(dir, { durable: false }).close();
+  const file = path.join(dir, JOURNAL_FILE);
+  const db = new Database(file);
+  db.exec("ALTER TABLE sources DROP COLUMN boot");
+  db.prepare("INSERT INTO sources (path, folder, state, updated_at) VALUES ('/var/mail/old', 'INBOX', 'running', 'then')").run();
+  db.close();
+  const readonly = new Journal(dir, { durable: false, readonly: true });
+  assert.equal(readonly.source("/var/mail/old", "INBOX")?.boot, null);
+  readonly.close();
+  const journal = new Journal(dir, { durable: false });
+  try {
+    assert.equal(journal.source("/var/mail/old", "INBOX")?.boot, null, "a pending batch of an older run counts as cut by a restart");
+    journal.start("/var/mail/old", "INBOX");
+    assert.equal(journal.source("/var/mail/old", "INBOX")?.boot, bootId());
   } finally {
     journal.close();
   }
