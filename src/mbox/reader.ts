@@ -62,6 +62,11 @@ export class MboxReader {
     this.win = new FileWindow(fd, size, this.next, opts.crcBefore ?? 0, opts.windowBytes, opts.buffers);
   }
 
+  /** Gives the window's buffer back to its WindowBuffers, once the last message is read: the reader is not used after. */
+  close(): void {
+    this.win.close();
+  }
+
   /**
    * The next message, or null at the end. Its content must be read with content() before
    * the following call, or it is skipped.

@@ -54,6 +54,11 @@ export class FileWindow {
     this.crcTo = from;
   }
 
+  /** Retires the buffer: the window reads no more. */
+  close(): void {
+    this.buffers.retire(this.buf);
+  }
+
   get atEof(): boolean {
     return this.end >= this.size;
   }

@@ -135,12 +135,15 @@ function noteFallbacks(reader: MboxReader, result: MailboxResult): void {
   }
 }
 
+/** What the first look at a new source reads (its From_ line and header; the window grows for a longer one). */
+const FIRST_LOOK_BYTES = 64 * 1024;
+
 async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): Promise<void> {
   const st = fs.fstatSync(fd);
   const owner = opts.owner ?? (process.getuid?.() === 0 ? { uid: st.uid, gid: st.gid } : undefined);
   const identity = identityOf(fd);
   // A first run on a file that is not an mbox fails before anything is created for it.
-  if (!fs.existsSync(folderDir) || !fs.existsSync(path.join(maildir, JOURNAL_FILE))) new MboxReader(fd, opts.format, { size: st.size }).nextMessage();
+  if (!fs.existsSync(folderDir) || !fs.existsSync(path.join(maildir, JOURNAL_FILE))) new MboxReader(fd, opts.format, { size: st.size, windowBytes: FIRST_LOOK_BYTES }).nextMessage();
   fs.mkdirSync(opts.root, { recursive: true, mode: 0o711 });
   ensureDirUnder(opts.root, path.dirname(maildir));
   ensureMaildir(opts.root, maildir, { owner, ownedFrom: maildir, subfolder: false });
@@ -149,6 +152,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
   const journal = new Journal(maildir, { durable: opts.sync === "durable" });
   let index: DeliveryIndex | null = null;
   let batches: Batches<FedMessage> | null = null;
+  let windows: ReusedWindows | null = null;
   try {
     const sourceKey = path.resolve(task.source);
     const folderKey = task.folder ?? "INBOX";
@@ -200,7 +204,8 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       { beforePublish: () => keywords.save(owner), afterPublish: index ? (fed) => (index as DeliveryIndex).published(fed) : undefined },
       { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages, groupMessages: opts.groupMessages ?? DEFAULT_LIMITS.groupMessages, sourceEnd: large ? st.size : undefined },
     );
-    const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore, windowBytes: opts.windowBytes, buffers: new ReusedWindows(batches) });
+    windows = new ReusedWindows(batches);
+    const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore, windowBytes: opts.windowBytes, buffers: windows });
     const step = new MessageStep({ writer, batches, names, keywords, tmpPrefix, sourceMtime: st.mtime, headers: index?.headers ?? null, result, progress }, seq, from);
     for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
       const room = batches.writeRoom();
@@ -208,6 +213,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       const cut = step.deliver(next);
       if (cut) await cut;
     }
+    reader.close();
     // A resumed source is looked at again even without new X-UIDs: an earlier run may have
     // stopped before it wrote the folder's dovecot-uidlist.
     const uidsToCarry = step.uids.sawAny || result.previous > 0;
@@ -219,6 +225,8 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     result.status = result.previous === 0 ? "migrated" : result.messages > 0 ? "resumed" : "unchanged";
   } finally {
     await batches?.quiesce();
+    // Every write has settled: the reader's buffers can serve the next mailbox.
+    windows?.release();
     await index?.close();
     journal.close();
   }

@@ -4,6 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import type { FolderWriter, StagedMessage, WholeMessage } from "../../src/maildir/delivery.js";
 import { MboxReader } from "../../src/mbox/reader.js";
+import { WINDOW_BYTES } from "../../src/mbox/window.js";
 import { Batches, DEFAULT_LIMITS } from "../../src/migrate/batches.js";
 import type { Journal, SourceIdentity } from "../../src/migrate/journal.js";
 import { ReusedWindows } from "../../src/migrate/reused-windows.js";
@@ -34,6 +35,21 @@ test("reused windows: a retired buffer comes back only once every group up to it
   const again = [buffers.take(16), buffers.take(16), buffers.take(16)];
   assert.ok(!again.includes(waiting[0]), "the oldest was given up");
   assert.ok(again.includes(waiting[1]) && again.includes(waiting[2]));
+});
+
+test("reused windows: a finished delivery hands its default-size buffers to the next one on the thread, never before it releases them", () => {
+  const progress = { groupsDispatched: 1, groupsWritten: 0 };
+  const first = new ReusedWindows(progress);
+  const [big, other, small] = [first.take(WINDOW_BYTES), first.take(WINDOW_BYTES), first.take(4096)];
+  for (const buf of [big, other, small]) first.retire(buf);
+  const unreleased = new ReusedWindows({ groupsDispatched: 0, groupsWritten: 0 });
+  assert.ok(![big, other].includes(unreleased.take(WINDOW_BYTES)), "still waiting for their writes: not handed on");
+  first.release();
+  const next = new ReusedWindows({ groupsDispatched: 0, groupsWritten: 0 });
+  const taken = [next.take(WINDOW_BYTES), next.take(WINDOW_BYTES)];
+  assert.deepEqual(new Set(taken), new Set([big, other]), "released: the next delivery reads into them");
+  assert.ok(![big, other].includes(next.take(WINDOW_BYTES)), "each is handed out once");
+  assert.notEqual(next.take(4096), small, "a small mailbox's window is not kept");
 });
 
 /**
