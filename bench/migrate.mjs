@@ -21,12 +21,13 @@
 // Last, on disk, two files for memory: one holding a 300 MB message, and 3,000 messages whose
 // headers are grown to ~60 KB each (the index feed holds header blocks for several batches).
 //
-// Then, per place, the other shape of a migration: many small mailboxes (BENCH_SMALL_MAILBOXES
-// of 20 messages, about 90 KB each) in one mailstore run, against mb2md run once per mailbox,
-// three rounds. There the cost per mailbox counts: its journal, locks, flushes and index.
+// Then, per place, the other shape of a migration: many mailboxes in one mailstore run,
+// against mb2md run once per mailbox, three rounds: BENCH_SMALL_MAILBOXES small ones (20
+// messages, about 90 KB each), and the big mbox cut into BENCH_MID_MAILBOXES mailboxes of
+// about 31 MB. There the cost per mailbox counts: its journal, locks, flushes and index.
 //
 //   BENCH_MESSAGES (default 30000)  BENCH_BIG_MB (default 300)  BENCH_DIR (default ./bench-work)
-//   BENCH_REPEAT (default 5)  BENCH_SMALL_MAILBOXES (default 300)
+//   BENCH_REPEAT (default 5)  BENCH_SMALL_MAILBOXES (default 300)  BENCH_MID_MAILBOXES (default 16)
 import { spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -178,30 +179,53 @@ function buildSpool(dir) {
   fs.renameSync(`${dir}.part`, dir);
 }
 
-const spoolBytes = () => fs.readdirSync(spool).reduce((n, f) => n + fs.statSync(path.join(spool, f)).size, 0);
+/**
+ * The big mbox cut at message boundaries into MID mailboxes of about equal size: the same
+ * bytes and messages as one mailbox, with each mailbox's own start, journal, index and end.
+ */
+const MID = Number(process.env.BENCH_MID_MAILBOXES ?? 16);
+const midSpool = path.join(work, `spool-mid-${MID}`);
 
-async function smallRun(outDir) {
-  const root = outputDir(outDir, "root-small");
+function buildMidSpool(dir, from) {
+  if (fs.existsSync(dir)) return;
+  fs.rmSync(`${dir}.part`, { recursive: true, force: true });
+  fs.mkdirSync(`${dir}.part`, { recursive: true });
+  const whole = fs.readFileSync(from);
+  let start = 0;
+  for (let u = 0; u < MID; u++) {
+    const cut = u === MID - 1 ? whole.length : whole.indexOf("\n\nFrom ", start + Math.floor(whole.length / MID)) + 2;
+    fs.writeFileSync(path.join(`${dir}.part`, `user${u}`), whole.subarray(start, cut));
+    start = cut;
+  }
+  fs.renameSync(`${dir}.part`, dir);
+}
+
+const spoolBytes = (dir) => fs.readdirSync(dir).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0);
+
+/** One mailstore run over every mailbox of a spool (one mbox a user). */
+async function spoolRun(dir, outDir) {
+  const root = outputDir(outDir, `root-${path.basename(dir)}`);
   fs.rmSync(root, { recursive: true, force: true });
   dropCaches();
-  const files = fs.readdirSync(spool).sort().map((n) => path.join(spool, n));
+  const files = fs.readdirSync(dir).sort().map((n) => path.join(dir, n));
   const r = await timed(process.execPath, [cli, "migrate", "--root", root, "--json", "--no-progress", ...files]);
   const s = JSON.parse(r.out).totals;
-  console.log(`mailstore ${`${s.mailboxes} mailboxes`.padEnd(22)} ${String(s.messages).padStart(6)} msgs ${fmt(spoolBytes() / 1048576, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(s.mailboxes / r.seconds, 0).padStart(6)} mailboxes/s  peak RSS ${fmt(r.peakMb, 0)} MB`);
+  console.log(`mailstore ${`${s.mailboxes} mailboxes`.padEnd(22)} ${String(s.messages).padStart(6)} msgs ${fmt(spoolBytes(dir) / 1048576, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(s.mailboxes / r.seconds, 0).padStart(6)} mailboxes/s  peak RSS ${fmt(r.peakMb, 0)} MB`);
   removeOutput(root);
   return r.seconds;
 }
 
-async function smallMb2md(outDir) {
-  const dest = outputDir(outDir, "mb2md-small");
+/** mb2md over the same spool: one run a mailbox, as it takes one mbox a run. */
+async function spoolMb2md(dir, outDir) {
+  const dest = outputDir(outDir, `mb2md-${path.basename(dir)}`);
   fs.rmSync(dest, { recursive: true, force: true });
   fs.mkdirSync(dest, { recursive: true });
   dropCaches();
-  // mb2md takes one mbox a run; -s is read relative to $HOME unless absolute (spool is).
-  const r = await timed("sh", ["-c", 'for f in "$1"/*; do mb2md -s "$f" -d "$2/${f##*/}" >/dev/null || exit 1; done', "sh", spool, dest]);
+  // -s is read relative to $HOME unless absolute (the spool is).
+  const r = await timed("sh", ["-c", 'for f in "$1"/*; do mb2md -s "$f" -d "$2/${f##*/}" >/dev/null || exit 1; done', "sh", dir, dest]);
   const users = fs.readdirSync(dest);
   const count = users.reduce((n, u) => n + messagesIn(path.join(dest, u)), 0);
-  console.log(`mb2md     ${`${users.length} runs (no fsync)`.padEnd(22)} ${String(count).padStart(6)} msgs ${fmt(spoolBytes() / 1048576, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(users.length / r.seconds, 0).padStart(6)} mailboxes/s`);
+  console.log(`mb2md     ${`${users.length} runs (no fsync)`.padEnd(22)} ${String(count).padStart(6)} msgs ${fmt(spoolBytes(dir) / 1048576, 0).padStart(5)} MB  ${fmt(r.seconds, 2).padStart(6)} s  ${fmt(users.length / r.seconds, 0).padStart(6)} mailboxes/s`);
   removeOutput(dest);
   return r.seconds;
 }
@@ -213,6 +237,7 @@ buildContentLength30k(bigCl);
 buildHuge(huge);
 buildFatHeaders(fat);
 buildSpool(spool);
+buildMidSpool(midSpool, big);
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores, ${REPEAT} rounds per place`);
 if (!haveMb2md) console.log("mb2md: not installed (apt-get install mb2md), no comparison");
 
@@ -230,8 +255,9 @@ for (const [place, outDir] of places) {
   console.log(`\nMaildirs on ${place} (${outDir})`);
   kept = null;
   if (place === "disk") {
-    // Every run's Maildirs (about the mbox's size each) plus the 300 MB message's, with room to spare.
-    const need = ((REPEAT + 1) * 3 + 2) * fs.statSync(big).size + 2 * (fs.statSync(huge).size + fs.statSync(fat).size) + (1 << 30);
+    // Every run's Maildirs (about the mbox's size each, the cut-up mbox's six runs included)
+    // plus the 300 MB message's, with room to spare.
+    const need = ((REPEAT + 1) * 3 + 2 + 6) * fs.statSync(big).size + 2 * (fs.statSync(huge).size + fs.statSync(fat).size) + (1 << 30);
     const { bavail, bsize } = fs.statfsSync(outDir);
     if (bavail * bsize >= need) kept = [];
     else console.log(`(${fmt(need / 2 ** 30)} GB not free: each run is deleted before the next, whose disk figures then include ext4's slower inode allocation after a mass deletion)`);
@@ -254,9 +280,12 @@ for (const [place, outDir] of places) {
   await migrateRun("--sync none --no-index", big, ["--sync", "none", "--no-index"], outDir);
   await migrateRun("Content-Length mbox", bigCl, [], outDir);
   const small = { ours: [], mb2md: [] };
+  const mid = { ours: [], mb2md: [] };
   for (let round = 0; round < 3; round++) {
-    small.ours.push(await smallRun(outDir));
-    if (haveMb2md) small.mb2md.push(await smallMb2md(outDir));
+    small.ours.push(await spoolRun(spool, outDir));
+    if (haveMb2md) small.mb2md.push(await spoolMb2md(spool, outDir));
+    mid.ours.push(await spoolRun(midSpool, outDir));
+    if (haveMb2md) mid.mb2md.push(await spoolMb2md(midSpool, outDir));
   }
   if (place === "disk") {
     await migrateRun(`${BIG_MB} MB message`, huge);
@@ -283,6 +312,8 @@ for (const [place, outDir] of places) {
     };
     console.log(`round by round against that round's mb2md: default ${perRound(times.index)}, --no-index ${perRound(times.noIndex)}`);
   }
-  const [smallOurs, smallTheirs] = [median(small.ours), haveMb2md ? median(small.mb2md) : null];
-  console.log(`${SMALL} small mailboxes, medians of 3: mailstore (default) ${fmt(smallOurs, 2)} s${smallTheirs ? `, mb2md ${fmt(smallTheirs, 2)} s: ${fmt(smallOurs / smallTheirs, 2)}x` : ""}`);
+  for (const [what, t] of [[`${SMALL} small mailboxes`, small], [`the ${MESSAGES}-message mbox as ${MID} mailboxes`, mid]]) {
+    const [ours, theirs] = [median(t.ours), haveMb2md ? median(t.mb2md) : null];
+    console.log(`${what}, medians of 3: mailstore (default) ${fmt(ours, 2)} s${theirs ? `, mb2md ${fmt(theirs, 2)} s: ${fmt(ours / theirs, 2)}x` : ""}`);
+  }
 }
