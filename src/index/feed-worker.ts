@@ -1,8 +1,6 @@
 import { parentPort } from "node:worker_threads";
-import { type OpenedIndex, openIndex } from "./db.js";
 import type { PackedRows } from "./feed-memory.js";
-import { type MessageAppender, messageAppender } from "./appender.js";
-import { emptySummary, type IndexSummary, stamped, syncIndex, withIndex } from "./indexer.js";
+import { FeedSession } from "./feed-session.js";
 
 /**
  * The index feed's thread (see feed.ts), one per migrating thread, serving one mailbox at a
@@ -17,7 +15,7 @@ if (!port) throw new Error("feed-worker.ts runs only as a worker thread");
 
 type Message = { id: number } & ({ type: "open"; maildir: string; folderDir: string; mark: string } | { type: "rows"; rows: PackedRows } | { type: "finish" } | { type: "abort" });
 
-let session: { maildir: string; opened: OpenedIndex; first: IndexSummary; appender: MessageAppender | null } | null = null;
+let session: FeedSession | null = null;
 /** A session that failed: its later messages are answered, not worked on. */
 let failed = false;
 /** Replies carry the session's id, so a late reply is never taken for the next session's. */
@@ -25,11 +23,9 @@ let id = 0;
 const reply = (msg: object) => port?.postMessage({ id, ...msg });
 
 function drop(): void {
-  if (!session) return;
-  const { opened } = session;
+  const current = session;
   session = null;
-  if (opened.building) opened.building.discard();
-  else opened.db.close();
+  current?.drop();
 }
 
 function fail(err: unknown): void {
@@ -47,11 +43,7 @@ port.on("message", (msg: Message) => {
   if (msg.type === "open") {
     failed = false;
     try {
-      const opened = openIndex(msg.maildir);
-      session = { maildir: msg.maildir, opened, first: emptySummary(msg.maildir), appender: null };
-      // Files this delivery published before the thread got here are left to their batches.
-      session.first = syncIndex(opened.db, msg.maildir, { setAside: opened.setAside, fed: { dir: msg.folderDir, leave: msg.mark } }).summary;
-      session.appender = messageAppender(opened.db, msg.maildir, msg.folderDir);
+      session = new FeedSession(msg.maildir, msg.folderDir, msg.mark);
     } catch (err) {
       fail(err);
     }
@@ -66,22 +58,19 @@ port.on("message", (msg: Message) => {
     }
     return;
   }
-  if (failed || !session?.appender) {
+  if (failed || !session) {
     reply(msg.type === "rows" ? { type: "ack" } : { type: "failed", message: "the index feed failed earlier" });
     return;
   }
-  const { maildir, opened, first, appender } = session;
   try {
     if (msg.type === "rows") {
-      appender.appendPacked(msg.rows);
+      session.add(msg.rows);
       reply({ type: "ack" });
       return;
     }
+    const finishing = session;
     session = null;
-    const fed = { dir: appender.dir, holds: appender.holds };
-    const summary = stamped(withIndex(opened, () => syncIndex(opened.db, maildir, { setAside: opened.setAside, fed })));
-    const fedRows = appender.counts;
-    reply({ type: "done", summary: { ...summary, added: first.added + fedRows.added + summary.added, broken: first.broken + fedRows.broken + summary.broken } });
+    reply({ type: "done", summary: finishing.finish() });
   } catch (err) {
     fail(err);
   }

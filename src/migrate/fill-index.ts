@@ -1,4 +1,5 @@
 import { IndexFeed } from "../index/feed.js";
+import { LocalFeed } from "../index/local-feed.js";
 import type { FedMessage } from "../index/appender.js";
 import type { HeaderArena } from "../index/feed-memory.js";
 import { type IndexSummary, indexMaildir } from "../index/indexer.js";
@@ -38,15 +39,19 @@ export class DeliveryIndex {
 
   private constructor(
     private readonly maildir: string,
-    private readonly feed: IndexFeed,
+    private readonly feed: IndexFeed | LocalFeed,
     private readonly release: () => Promise<void>,
   ) {}
 
-  static async start(maildir: string, folderDir: string, mark: string): Promise<DeliveryIndex | null> {
+  /**
+   * `onThread`: the delivering thread fills the index itself (LocalFeed), for a source too
+   * small to be worth the feed thread; else the feed thread does (IndexFeed).
+   */
+  static async start(maildir: string, folderDir: string, mark: string, onThread = false): Promise<DeliveryIndex | null> {
     const lock = await lockIndex(maildir, 0);
     if (!lock) return null;
     try {
-      return new DeliveryIndex(maildir, new IndexFeed(maildir, folderDir, mark), lock.release);
+      return new DeliveryIndex(maildir, onThread ? new LocalFeed(maildir, folderDir, mark) : new IndexFeed(maildir, folderDir, mark), lock.release);
     } catch (err) {
       await lock.release();
       throw err;

@@ -21,7 +21,7 @@ import { MessageStep } from "./message-step.js";
 import { ReusedWindows } from "./reused-windows.js";
 import { restoreLostLinks } from "./restore-holes.js";
 import { prefixUnchanged, SourceChangedError } from "./source-prefix.js";
-import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn, tmpPrefixOf } from "./task.js";
+import { emptyMailboxResult, feedMinBytes, localFeedMinBytes, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn, tmpPrefixOf } from "./task.js";
 
 export { emptyMailboxResult, type MailboxResult, type MailboxStatus, type MailboxTask, type MigrateOptions, type ProgressFn, resultBase } from "./task.js";
 
@@ -193,10 +193,14 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
 
     const names = new NameGenerator();
     const keywords = new KeywordTable(folderDir);
-    // A large source is indexed as it is delivered, and its last batches are cut smaller
-    // (BatchLimits.sourceEnd); a small one is a batch or two, which halving would only multiply.
-    const large = st.size - from >= feedMinBytes();
-    index = opts.index !== false && large ? await DeliveryIndex.start(maildir, folderDir, names.mark) : null;
+    // A large source is indexed as it is delivered by the feed thread, and its last batches
+    // are cut smaller (BatchLimits.sourceEnd); a small one is a batch or two, which halving
+    // would only multiply. A mid-size one is indexed as it is delivered by this thread, the
+    // smallest by a scan afterwards (see task.ts).
+    const left = st.size - from;
+    const large = left >= feedMinBytes();
+    const fed = opts.index !== false && (large || left >= localFeedMinBytes());
+    index = fed ? await DeliveryIndex.start(maildir, folderDir, names.mark, !large) : null;
     batches = new Batches(
       writer,
       journal,

@@ -8,7 +8,17 @@ import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test("the index migrate fills while delivering is the one a scan of the Maildir builds, across batches, folders, CRLF and a grown source", async () => {
+/** The feed thread for every source, however small (the default spares sources under 32 MB). */
+const ON_FEED_THREAD = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" };
+/** The delivering thread's own feed for every source, however small or large (by default those of 2-32 MB). */
+const ON_DELIVERING_THREAD = { MAILSTORE_LOCAL_FEED_MIN_BYTES: "0", MAILSTORE_INDEX_FEED_MIN_BYTES: String(2 ** 50) };
+
+for (const [where, feedEnv] of [["the feed thread", ON_FEED_THREAD], ["the delivering thread", ON_DELIVERING_THREAD]] as const) {
+  test(`the index migrate fills while delivering (on ${where}) is the one a scan of the Maildir builds, across batches, folders, CRLF and a grown source`, () =>
+    fedIndexMatchesScan(feedEnv));
+}
+
+async function fedIndexMatchesScan(feedEnv: Record<string, string>): Promise<void> {
   const dir = tempDir();
   const root = path.join(dir, "root");
   const lf = realMessages("lf").map((m) => m.bytes);
@@ -27,8 +37,7 @@ test("the index migrate fills while delivering is the one a scan of the Maildir 
   fs.writeFileSync(archive, buildMbox(lf.slice(60, 120), "mboxo").mbox);
 
   const run = (args: string[]) => {
-    // Every source is fed here, however small (the default spares sources under 32 MB).
-    const r = mailstore(["migrate", "--root", root, "--json", ...args], { env: { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" } });
+    const r = mailstore(["migrate", "--root", root, "--json", ...args], { env: feedEnv });
     assert.equal(r.status, 0, r.stderr);
     for (const m of JSON.parse(r.stdout).mailboxes) {
       assert.equal(m.indexed, true, JSON.stringify(m));
@@ -52,9 +61,9 @@ test("the index migrate fills while delivering is the one a scan of the Maildir 
   }
   const rows = (dumpIndex(maildir) as { folders: Array<{ name: string; messages: number }> }).folders;
   assert.deepEqual(rows.map((f) => [f.name, f.messages]), [["Archive", 60], ["INBOX", 4601]]);
-});
+}
 
-test("a small source is indexed by a scan after delivery, a large one while delivering", () => {
+test("a small source is indexed by a scan after delivery, a larger one while delivering", () => {
   const dir = tempDir();
   const root = path.join(dir, "root");
   const src = path.join(dir, "vera");
@@ -68,9 +77,15 @@ test("a small source is indexed by a scan after delivery, a large one while deli
   assert.equal(by({}), "scan");
   assert.equal(by({ MAILSTORE_INDEX_FEED_MIN_BYTES: String(fs.statSync(src).size) }), "delivery");
   assert.equal(by({ MAILSTORE_INDEX_FEED_MIN_BYTES: String(fs.statSync(src).size + 1) }), "scan");
+  assert.equal(by({ MAILSTORE_LOCAL_FEED_MIN_BYTES: String(fs.statSync(src).size) }), "delivery");
+  assert.equal(by({ MAILSTORE_LOCAL_FEED_MIN_BYTES: String(fs.statSync(src).size + 1) }), "scan");
 });
 
-test("a feed that fails leaves the delivery whole and says so; the same thread then feeds the next mailbox", () => {
+for (const [where, feedEnv] of [["the feed thread", ON_FEED_THREAD], ["the delivering thread", ON_DELIVERING_THREAD]] as const) {
+  test(`a feed (on ${where}) that fails leaves the delivery whole and says so; the same thread then feeds the next mailbox`, () => feedFailsAlone(feedEnv));
+}
+
+function feedFailsAlone(feedEnv: Record<string, string>): void {
   const dir = tempDir();
   const root = path.join(dir, "root");
   const lf = realMessages("lf").map((m) => m.bytes);
@@ -78,7 +93,7 @@ test("a feed that fails leaves the delivery whole and says so; the same thread t
   // Something that is not a file where wanda's first index would be built: her feed fails.
   const wanda = mailstore(["path", "--root", root, "wanda"]).stdout.trim();
   fs.mkdirSync(path.join(wanda, "mailstore.sqlite.building"), { recursive: true });
-  const r = mailstore(["migrate", "--root", root, "--jobs", "1", "--json", path.join(dir, "wanda"), path.join(dir, "xena")], { env: { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" } });
+  const r = mailstore(["migrate", "--root", root, "--jobs", "1", "--json", path.join(dir, "wanda"), path.join(dir, "xena")], { env: feedEnv });
   assert.equal(r.status, 0, r.stderr);
   const [w, x] = JSON.parse(r.stdout).mailboxes;
   assert.equal(w.status, "migrated");
@@ -90,7 +105,7 @@ test("a feed that fails leaves the delivery whole and says so; the same thread t
   assert.deepEqual([x.status, x.indexed, x.indexedBy, x.warnings], ["migrated", true, "delivery", []]);
   const { kept, rescanned } = indexAndRescan(root, "xena", path.join(dir, "xena.sqlite"));
   assert.deepEqual(kept, rescanned);
-});
+}
 
 test("message files without a readable header are counted in migrate's warnings, whether the index is fed or scanned", () => {
   const dir = tempDir();
@@ -99,7 +114,7 @@ test("message files without a readable header are counted in migrate's warnings,
   // A message whose first line is its own ">From " (quoted once more in the mbox): no header field.
   const headless = Buffer.from(">From nobody@example.org Thu Sep 18 17:00:04 2008\n\nno header here\n");
   const mbox = buildMbox([lf[0], headless, lf[1], lf[2]], "mboxrd").mbox;
-  for (const [user, env] of [["yuri", { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" }], ["zoe", {}]] as const) {
+  for (const [user, env] of [["yuri", ON_FEED_THREAD], ["ursula", ON_DELIVERING_THREAD], ["zoe", {}]] as const) {
     fs.writeFileSync(path.join(dir, user), mbox);
     // Something else left an empty file in the user's Maildir before the migration.
     const maildir = mailstore(["path", "--root", root, user]).stdout.trim();
@@ -109,7 +124,7 @@ test("message files without a readable header are counted in migrate's warnings,
     assert.equal(r.status, 0, r.stderr);
     const [m] = JSON.parse(r.stdout).mailboxes;
     assert.equal(m.messages, 4);
-    assert.equal(m.indexedBy, user === "yuri" ? "delivery" : "scan");
+    assert.equal(m.indexedBy, user === "zoe" ? "scan" : "delivery");
     assert.deepEqual(m.warnings, ["2 message file(s) in the Maildir unreadable or without a header; indexed with what could be read"], user);
   }
 });
