@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { emptyMailboxResult, feedMinBytes, type MailboxResult, type MailboxTask } from "../migrate/task.js";
+import { emptyMailboxResult, feedMinBytes, feedThreadPays, type MailboxResult, type MailboxTask } from "../migrate/task.js";
 import { runTasks } from "../migrate/run-tasks.js";
 import { inShard } from "../maildir/shard.js";
 import { removeHeldFilesOnSignals } from "../util/held-files.js";
@@ -25,8 +25,10 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   const options = buildOptions(cli, !cli.dryRun);
   const started = Date.now();
   const sizes = tasks.map((t) => sourceBytes([t.source]));
-  // A source large enough to be indexed as it is delivered gets its feed thread started early.
-  const prestartFeed = !options.dryRun && options.index !== false && sizes.some((size) => size >= feedMinBytes());
+  const jobs = cli.jobs ?? defaultJobs();
+  options.feedThread = feedThreadPays(Math.min(jobs, tasks.length), defaultJobs());
+  // A source large enough to be indexed on the feed thread gets it started early.
+  const prestartFeed = !options.dryRun && options.index !== false && options.feedThread && sizes.some((size) => size >= feedMinBytes());
   const progress = makeProgress(sizes.reduce((a, b) => a + b, 0), cli.progress && !cli.json && process.stderr.isTTY === true);
   // Interrupted, the run removes the dotlocks it holds (the journal makes the next run go on).
   removeHeldFilesOnSignals((message) => {
@@ -38,7 +40,7 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   const consumed = new Map<number, number>();
   const results = await runTasks<MailboxResult>(
     tasks,
-    { jobs: cli.jobs ?? defaultJobs(), shared: { mode: "migrate", options, prestartFeed }, keyOf: (t) => t.user, crashed: (task, error) => crashedResult(task, error) },
+    { jobs, shared: { mode: "migrate", options, prestartFeed }, keyOf: (t) => t.user, crashed: (task, error) => crashedResult(task, error) },
     {
       progress: (i, bytes, messages) => {
         consumed.set(i, (consumed.get(i) ?? 0) + bytes);

@@ -193,14 +193,14 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
 
     const names = new NameGenerator();
     const keywords = new KeywordTable(folderDir);
-    // A large source is indexed as it is delivered by the feed thread, and its last batches
-    // are cut smaller (BatchLimits.sourceEnd); a small one is a batch or two, which halving
-    // would only multiply. A mid-size one is indexed as it is delivered by this thread, the
-    // smallest by a scan afterwards (see task.ts).
+    // A large source is indexed as it is delivered, by the feed thread where a core is free
+    // for it, and its last batches are cut smaller (BatchLimits.sourceEnd); a small one is a
+    // batch or two, which halving would only multiply. A mid-size one is indexed as it is
+    // delivered by this thread, the smallest by a scan afterwards (see task.ts).
     const left = st.size - from;
     const large = left >= feedMinBytes();
     const fed = opts.index !== false && (large || left >= localFeedMinBytes());
-    index = fed ? await DeliveryIndex.start(maildir, folderDir, names.mark, !large) : null;
+    index = fed ? await DeliveryIndex.start(maildir, folderDir, names.mark, !(large && opts.feedThread !== false)) : null;
     batches = new Batches(
       writer,
       journal,

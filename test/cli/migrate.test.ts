@@ -182,7 +182,7 @@ test("a disk that fills mid-delivery fails that mailbox alone, leaves only whole
   fs.writeFileSync(src, built.mbox);
   withTmpfs(t, mnt, "size=3m", () => {
     const root = path.join(mnt, "root");
-    const feedAll = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" };
+    const feedAll = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0", MAILSTORE_INDEX_FEED_THREAD: "1" };
     const r = mailstore(["migrate", "--root", root, "--json", src], { env: feedAll });
     assert.equal(r.status, 1, r.stderr);
     const [result] = JSON.parse(r.stdout).mailboxes;

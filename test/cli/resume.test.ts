@@ -35,7 +35,7 @@ test("kill -9 at several moments, then the same command: every message exactly o
   const maildir = userMaildir(root, "kate");
   const args = ["migrate", "--root", root, "--no-progress", src];
   // The index is filled while delivering (as for a large mailbox), so kills land in the feed too.
-  const feedAll = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" };
+  const feedAll = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0", MAILSTORE_INDEX_FEED_THREAD: "1" };
 
   let kills = 0;
   for (const threshold of [1, 1500, 2600]) {

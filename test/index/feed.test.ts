@@ -9,7 +9,7 @@ import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The feed thread for every source, however small (the default spares sources under 32 MB). */
-const ON_FEED_THREAD = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" };
+const ON_FEED_THREAD = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0", MAILSTORE_INDEX_FEED_THREAD: "1" };
 /** The delivering thread's own feed for every source, however small or large (by default those of 2-32 MB). */
 const ON_DELIVERING_THREAD = { MAILSTORE_LOCAL_FEED_MIN_BYTES: "0", MAILSTORE_INDEX_FEED_MIN_BYTES: String(2 ** 50) };
 
@@ -140,7 +140,7 @@ test("messages with huge headers are fed in smaller batches (4 MB of header bloc
   const fat = Array.from({ length: 700 }, (_, i) => Buffer.concat([Buffer.from(filler.repeat(200)), lf[i % lf.length]]));
   const src = path.join(dir, "hugo");
   fs.writeFileSync(src, buildMbox(fat, "mboxrd").mbox);
-  const r = mailstore(["migrate", "--root", root, "--json", src], { env: { MAILSTORE_INDEX_FEED_MIN_BYTES: "0" } });
+  const r = mailstore(["migrate", "--root", root, "--json", src], { env: ON_FEED_THREAD });
   assert.equal(r.status, 0, r.stderr);
   const [m] = JSON.parse(r.stdout).mailboxes;
   assert.deepEqual([m.messages, m.indexedBy, m.warnings], [700, "delivery", []]);
