@@ -45,7 +45,8 @@ export class DeliveryIndex {
 
   /**
    * `onThread`: the delivering thread fills the index itself (LocalFeed), for a source too
-   * small to be worth the feed thread; else the feed thread does (IndexFeed).
+   * small to be worth the feed thread or where no core is free for one; else the feed
+   * thread does (IndexFeed).
    */
   static async start(maildir: string, folderDir: string, mark: string, onThread = false): Promise<DeliveryIndex | null> {
     const lock = await lockIndex(maildir, 0);
