@@ -7,7 +7,8 @@ import { type IndexSummary, stamped, syncIndex, withIndex } from "./indexer.js";
  * One mailbox's index, filled as its messages are delivered: brought current when it opens
  * (files the delivery has already published are left to their batches), given each published
  * batch's rows, and settled at the end as `mailstore index` would. The feed thread runs one
- * per mailbox (feed-worker.ts); a small source's delivery runs its own (LocalFeed).
+ * per mailbox (feed-worker.ts); a delivery the feed thread does not serve runs its own
+ * (LocalFeed).
  */
 export class FeedSession {
   private opened: OpenedIndex | null;
