@@ -6,10 +6,9 @@ import type { IndexSummary } from "./indexer.js";
 /**
  * The index feed of a source the feed thread does not serve (see IndexFeed): one too small to
  * be worth it, or any in a run with no core free for it. The delivering thread adds each
- * published batch's rows itself, from the header blocks it holds,
- * so the mailbox is not read back after its delivery. As with the feed thread, a failure
- * fails the feed only: the delivery goes on, and finish() rejects so that the caller indexes
- * the usual way.
+ * published batch's rows itself, from the header blocks it holds, so the mailbox is not read
+ * back after its delivery. As with the feed thread, a failure fails the feed only: the
+ * delivery goes on, and finish() rejects so that the caller indexes the usual way.
  */
 export class LocalFeed {
   /** Where the delivery copies each message's header block as it stages it. */
