@@ -25,8 +25,9 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   const options = buildOptions(cli, !cli.dryRun);
   const started = Date.now();
   const sizes = tasks.map((t) => sourceBytes([t.source]));
-  const jobs = cli.jobs ?? defaultJobs();
-  options.feedThread = feedThreadPays(Math.min(jobs, tasks.length), defaultJobs());
+  const cores = defaultJobs();
+  const jobs = cli.jobs ?? cores;
+  options.feedThread = feedThreadPays(Math.min(jobs, tasks.length), cores);
   // A source large enough to be indexed on the feed thread gets it started early.
   const prestartFeed = !options.dryRun && options.index !== false && options.feedThread && sizes.some((size) => size >= feedMinBytes());
   const progress = makeProgress(sizes.reduce((a, b) => a + b, 0), cli.progress && !cli.json && process.stderr.isTTY === true);

@@ -177,7 +177,9 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
         return;
       }
       if (last) {
-        if (!prefixUnchanged(fd, st.size, last)) {
+        // Restoring checked the source up to the last file in place, which settling kept as
+        // the last delivered message: a second read of that prefix would find the same.
+        if (restored === 0 && !prefixUnchanged(fd, st.size, last)) {
           throw new SourceChangedError(
             `changed since ${result.previous} message(s) were migrated from it (the first ${last.end} bytes are no longer the same); refusing to continue. mailstore verify shows what differs. To migrate the user again from scratch, move ${maildir} aside first (without its journal a run would deliver every message again beside the copies already there), or migrate the source into a folder of its own (--folder NAME)`,
           );
