@@ -3,6 +3,7 @@ import { contentLengths } from "./content-length.js";
 import { type Envelope, isHeaderLine, parseFromLine } from "./from-line.js";
 import { Unquoter, type Unquoting } from "./unquote.js";
 import type { MboxFormat } from "./formats.js";
+import { nonMboxKind } from "./not-mbox.js";
 import { FileWindow, type WindowBuffers } from "./window.js";
 
 export { MBOX_FORMATS, type MboxFormat } from "./formats.js";
@@ -85,8 +86,10 @@ export class MboxReader {
     const envelope = this.separator?.at === at ? this.separator.envelope : lineEnd < 0 ? null : parseFromLine(this.win.view(at, lineEnd).toString("latin1"));
     this.separator = null;
     if (!envelope) {
+      const start = this.win.view(at, Math.min(at + 40, this.win.end));
+      const kind = at === 0 ? nonMboxKind(start) : null;
       const what = at === 0 ? "the file does not begin with a From_ line" : `no From_ line at byte ${at}`;
-      throw new NotMboxError(`not an mbox: ${what} (starts ${JSON.stringify(this.win.view(at, Math.min(at + 40, this.win.end)).toString("latin1"))})`);
+      throw new NotMboxError(`not an mbox: ${what}${kind ? `; ${kind}` : ` (starts ${JSON.stringify(start.toString("latin1"))})`}`);
     }
     const contentStart = lineEnd + 1;
     const header = this.readHeader(contentStart);

@@ -3,6 +3,7 @@ import { execSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import zlib from "node:zlib";
 import { CLI, mailstore } from "../helpers/cli.js";
 import { indexAndRescan } from "../helpers/index-dump.js";
 import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir, type Writer } from "../helpers/mbox.js";
@@ -59,17 +60,20 @@ test("a bad file beside good ones fails alone, loudly, untouched; exit 1", () =>
   fs.copyFileSync(path.join(FIXTURES, "eml", "lf", realMessages("lf", 1)[0].name), path.join(spool, "notmbox"));
   fs.writeFileSync(path.join(spool, "good2"), buildMbox(realMessages("lf", 4).map((m) => m.bytes), "mboxrd").mbox);
   fs.copyFileSync(path.join(FIXTURES, "mbox", "size-0"), path.join(spool, "empty"));
+  fs.writeFileSync(path.join(spool, "archived"), zlib.gzipSync(fs.readFileSync(path.join(spool, "good1"))));
   const before = fs.readFileSync(path.join(spool, "notmbox"));
   const root = path.join(dir, "root");
-  const r = mailstore(["migrate", "--root", root, "--jobs", "2", ...["good1", "notmbox", "good2", "empty"].map((f) => path.join(spool, f))]);
+  const r = mailstore(["migrate", "--root", root, "--jobs", "2", ...["good1", "notmbox", "good2", "empty", "archived"].map((f) => path.join(spool, f))]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /FAILED notmbox: .*spool\/notmbox: not an mbox: the file does not begin with a From_ line/);
+  assert.match(r.stderr, /FAILED notmbox: .*spool\/notmbox: not an mbox: the file does not begin with a From_ line; it begins with a header field, as a single message \(\.eml\) does/);
+  assert.match(r.stderr, /FAILED archived: .*spool\/archived: not an mbox: the file does not begin with a From_ line; it is gzip-compressed: decompress it \(zcat\) and migrate the result\n/);
+  assert.ok(!fs.existsSync(md5path(root, "archived")));
   assert.equal(maildirMessages(md5path(root, "good1")).length, 3);
   assert.equal(maildirMessages(md5path(root, "good2")).length, 4);
   assert.equal(maildirMessages(md5path(root, "empty")).length, 0);
   assert.ok(fs.readFileSync(path.join(spool, "notmbox")).equals(before));
   assert.ok(!fs.existsSync(md5path(root, "notmbox")), "no Maildir is made for a file that is not an mbox");
-  assert.match(r.stdout, /from 3 of 4 mailboxes.*1 failed/);
+  assert.match(r.stdout, /from 3 of 5 mailboxes.*2 failed/);
 });
 
 test("a FIFO named as a source fails alone, at once, in migrate and verify; the others complete", () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import zlib from "node:zlib";
 import { type MboxFormat, MboxReader, NotMboxError } from "../../src/mbox/reader.js";
 import { buildMbox, FIXTURES, realMessages, tempDir, unquotedByLines, type Writer } from "../helpers/mbox.js";
 
@@ -76,7 +77,12 @@ test("real sisimai mbox: 37 messages, and the one-message file", () => {
 test("an empty file is an empty mailbox; one without a From_ line is not an mbox", () => {
   assert.equal(readAll(path.join(FIXTURES, "mbox", "size-0")).length, 0);
   assert.throws(() => readAll(path.join(FIXTURES, "mbox", "size-2")), NotMboxError);
-  assert.throws(() => readAll(write(dir, "eml", lf[0])), /does not begin with a From_ line/);
+  assert.throws(() => readAll(write(dir, "eml", lf[0])), /does not begin with a From_ line; it begins with a header field, as a single message/);
+  // What the first bytes do not explain is shown; a compressed file's are not (they are noise).
+  assert.throws(() => readAll(path.join(FIXTURES, "mbox", "size-2")), { message: 'not an mbox: the file does not begin with a From_ line (starts "22\\n")' });
+  assert.throws(() => readAll(write(dir, "mbox.gz", zlib.gzipSync(fs.readFileSync(path.join(FIXTURES, "mbox", "mbox-1"))))), {
+    message: "not an mbox: the file does not begin with a From_ line; it is gzip-compressed: decompress it (zcat) and migrate the result",
+  });
 });
 
 test("a From line in a body counts only after a blank line, when it parses and a header follows", () => {
