@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { CLI, mailstore } from "../helpers/cli.js";
-import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
+import { buildMbox, realMessages, tempDir, writeRealMbox } from "../helpers/mbox.js";
 import { SCHED, threadPolicies } from "../helpers/proc.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -13,7 +13,7 @@ test("index, stat and list through the CLI agree with the Maildir files", () => 
   const dir = tempDir();
   const root = path.join(dir, "root");
   for (const [user, n] of [["olga", 12], ["pete", 5]] as const) {
-    fs.writeFileSync(path.join(dir, user), buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd").mbox);
+    writeRealMbox(path.join(dir, user), n);
     assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", "--no-index", path.join(dir, user)]).status, 0);
   }
   const idx = mailstore(["index", "--root", root, "--json"]);
@@ -85,8 +85,8 @@ test("kill -9 during a first index and during an update: the next run completes 
 test("migrate fills the index (unless --no-index); a mailbox another index run holds is skipped, loudly", async () => {
   const dir = tempDir();
   const root = path.join(dir, "root");
-  fs.writeFileSync(path.join(dir, "rita"), buildMbox(realMessages("lf", 4).map((m) => m.bytes), "mboxrd").mbox);
-  fs.writeFileSync(path.join(dir, "sam"), buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(path.join(dir, "rita"), 4);
+  writeRealMbox(path.join(dir, "sam"), 3);
   const migrated = JSON.parse(mailstore(["migrate", "--root", root, "--json", path.join(dir, "rita")]).stdout);
   assert.equal(migrated.mailboxes[0].indexed, true);
   assert.equal(JSON.parse(mailstore(["stat", "--root", root, "rita", "--json"]).stdout).messages, 4);
@@ -131,7 +131,7 @@ test("a nightly run with nothing changed answers from the stamps; a change, a ne
   const dir = tempDir();
   const root = path.join(dir, "root");
   for (const [user, n] of [["nina", 6], ["omar", 4], ["pia", 3]] as const) {
-    fs.writeFileSync(path.join(dir, user), buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd").mbox);
+    writeRealMbox(path.join(dir, user), n);
     assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", "--no-index", path.join(dir, user)]).status, 0);
   }
   // Directory mtimes within a second of a run are not trusted: age the tree.
@@ -176,7 +176,7 @@ test("run as root, the index, journal and lock belong to the Maildir's owner: th
   const dir = tempDir();
   fs.chmodSync(dir, 0o711);
   const src = path.join(dir, "rosa");
-  fs.writeFileSync(src, buildMbox(realMessages("lf", 6).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(src, 6);
   fs.chownSync(src, 65534, 65534);
   const root = path.join(dir, "root");
   assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", src]).status, 0);

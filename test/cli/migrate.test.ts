@@ -6,7 +6,7 @@ import { test } from "node:test";
 import zlib from "node:zlib";
 import { CLI, mailstore } from "../helpers/cli.js";
 import { indexAndRescan } from "../helpers/index-dump.js";
-import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir, type Writer } from "../helpers/mbox.js";
+import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir, type Writer, writeRealMbox } from "../helpers/mbox.js";
 import { withTmpfs } from "../helpers/tree.js";
 
 const md5path = (root: string, user: string) => {
@@ -56,9 +56,9 @@ test("a bad file beside good ones fails alone, loudly, untouched; exit 1", () =>
   const dir = tempDir();
   const spool = path.join(dir, "spool");
   fs.mkdirSync(spool);
-  fs.writeFileSync(path.join(spool, "good1"), buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(path.join(spool, "good1"), 3);
   fs.copyFileSync(path.join(FIXTURES, "eml", "lf", realMessages("lf", 1)[0].name), path.join(spool, "notmbox"));
-  fs.writeFileSync(path.join(spool, "good2"), buildMbox(realMessages("lf", 4).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(path.join(spool, "good2"), 4);
   fs.copyFileSync(path.join(FIXTURES, "mbox", "size-0"), path.join(spool, "empty"));
   fs.writeFileSync(path.join(spool, "archived"), zlib.gzipSync(fs.readFileSync(path.join(spool, "good1"))));
   const before = fs.readFileSync(path.join(spool, "notmbox"));
@@ -79,7 +79,7 @@ test("a bad file beside good ones fails alone, loudly, untouched; exit 1", () =>
 test("a FIFO named as a source fails alone, at once, in migrate and verify; the others complete", () => {
   const dir = tempDir();
   const good = path.join(dir, "good");
-  fs.writeFileSync(good, buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(good, 3);
   const fifo = path.join(dir, "pipe");
   execSync(`mkfifo '${fifo}'`);
   const root = path.join(dir, "root");
@@ -96,7 +96,7 @@ test("a FIFO named as a source fails alone, at once, in migrate and verify; the 
 test("interrupted by SIGINT or SIGTERM, a run removes the dotlock it holds, exits 130 or 143 and says so; the next run migrates all", async () => {
   const dir = tempDir();
   const src = path.join(dir, "ivan");
-  fs.writeFileSync(src, buildMbox(realMessages("lf", 5).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(src, 5);
   const before = fs.readFileSync(src);
   const root = path.join(dir, "root");
   // This process holds an fcntl lock on the source, as a delivery would: the run takes the
@@ -132,7 +132,7 @@ test("interrupted by SIGINT or SIGTERM, a run removes the dotlock it holds, exit
 test("symlinked source refused, usage errors exit 2, path prints the hashed home", () => {
   const dir = tempDir();
   const real = path.join(dir, "real");
-  fs.writeFileSync(real, buildMbox(realMessages("lf", 2).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(real, 2);
   fs.symlinkSync(real, path.join(dir, "ivan"));
   const root = path.join(dir, "root");
   const r = mailstore(["migrate", "--root", root, path.join(dir, "ivan")]);
@@ -156,10 +156,10 @@ test("--from-list and --folder place mail in users' folders; dry run writes noth
   const dir = tempDir();
   const a = path.join(dir, "a.mbox");
   const b = path.join(dir, "b.mbox");
-  fs.writeFileSync(a, buildMbox(realMessages("lf", 2).map((m) => m.bytes), "mboxrd").mbox);
-  fs.writeFileSync(b, buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(a, 2);
+  writeRealMbox(b, 3);
   const c = path.join(dir, "Sent Items.mbox");
-  fs.writeFileSync(c, buildMbox(realMessages("lf", 4).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(c, 4);
   const list = path.join(dir, "list");
   fs.writeFileSync(list, `# path user folder\n${a} judy\n${b} judy Sent\n${c}\tjudy\tSent Items\n`);
   const root = path.join(dir, "root");
@@ -304,8 +304,7 @@ test("verify after new mail reached the source says the missing messages are pas
 function migrateWithHeaders(user: string, extraHeaders: string[]): { landed: string[]; maildir: string; root: string; src: string } {
   const dir = tempDir();
   const src = path.join(dir, `${user}.mbox`);
-  const built = buildMbox(realMessages("lf", extraHeaders.length).map((m) => m.bytes), "mboxrd", { extraHeaders });
-  fs.writeFileSync(src, built.mbox);
+  const built = writeRealMbox(src, extraHeaders.length, { extraHeaders });
   const root = path.join(dir, "root");
   const r = mailstore(["migrate", "--root", root, "--user", user, "--no-progress", src]);
   assert.equal(r.status, 0, r.stderr);

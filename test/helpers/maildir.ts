@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import path from "node:path";
 import { userMaildir } from "../../src/maildir/layout.js";
 import { migrateMailbox, type MigrateOptions } from "../../src/migrate/mailbox.js";
-import { buildMbox, realMessages, tempDir } from "./mbox.js";
+import { tempDir, writeRealMbox } from "./mbox.js";
 
 /** Migration options for library-level tests: no flushing, no index unless asked. */
 export const testOptions = (root: string, more: Partial<MigrateOptions> = {}): MigrateOptions => ({
@@ -25,7 +24,7 @@ export const testOptions = (root: string, more: Partial<MigrateOptions> = {}): M
 export async function migratedMaildir(n: number, extraHeaders?: string[]): Promise<{ maildir: string; source: string; root: string }> {
   const dir = tempDir();
   const source = path.join(dir, "nina");
-  fs.writeFileSync(source, buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd", { extraHeaders }).mbox);
+  writeRealMbox(source, n, { extraHeaders });
   const root = path.join(dir, "root");
   const r = await migrateMailbox({ source, user: "nina" }, testOptions(root));
   assert.equal(r.status, "migrated", r.error);

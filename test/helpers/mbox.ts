@@ -67,6 +67,16 @@ export function buildMbox(messages: Buffer[], writer: Writer, opts: { crlf?: boo
   return { mbox: Buffer.concat(parts), expected };
 }
 
+/**
+ * Writes (or, with append, adds to) `file` an mboxrd of the first `n` real LF messages, each
+ * with its extra header lines if given; returns what was built.
+ */
+export function writeRealMbox(file: string, n: number, opts: { extraHeaders?: string[]; append?: boolean } = {}): BuiltMbox {
+  const built = buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd", { extraHeaders: opts.extraHeaders });
+  (opts.append ? fs.appendFileSync : fs.writeFileSync)(file, built.mbox);
+  return built;
+}
+
 /** Quotes as writers do, line by line: a line starts after LF only (a regular expression's `^` with /m also matches after a lone CR). */
 function quote(msg: Buffer, writer: "mboxrd" | "mboxo"): Buffer {
   const pattern = writer === "mboxrd" ? /^>*From / : /^From /;

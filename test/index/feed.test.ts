@@ -4,7 +4,7 @@ import path from "node:path";
 import { test } from "node:test";
 import { mailstore } from "../helpers/cli.js";
 import { dumpIndex, indexAndRescan } from "../helpers/index-dump.js";
-import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
+import { buildMbox, realMessages, tempDir, writeRealMbox } from "../helpers/mbox.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,7 +67,7 @@ test("a small source is indexed by a scan after delivery, a larger one while del
   const dir = tempDir();
   const root = path.join(dir, "root");
   const src = path.join(dir, "vera");
-  fs.writeFileSync(src, buildMbox(realMessages("lf", 20).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(src, 20);
   const by = (env: Record<string, string>) => {
     fs.rmSync(root, { recursive: true, force: true });
     const r = mailstore(["migrate", "--root", root, "--json", src], { env });

@@ -6,7 +6,7 @@ import { userMaildir } from "../../src/maildir/layout.js";
 import { UIDLIST_FILE, UIDLIST_LOCK } from "../../src/maildir/uidlist.js";
 import { type MigrateOptions, migrateMailbox } from "../../src/migrate/mailbox.js";
 import { verifyMailbox } from "../../src/migrate/verify.js";
-import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir } from "../helpers/mbox.js";
+import { buildMbox, FIXTURES, maildirMessages, realMessages, tempDir, writeRealMbox } from "../helpers/mbox.js";
 
 // fixtures/mbox/dovecot-uids: an mbox Dovecot itself wrote (X-IMAPbase, X-UID, UIDs 3 and 7 expunged).
 const DOVECOT_MBOX = path.join(FIXTURES, "mbox", "dovecot-uids");
@@ -171,7 +171,7 @@ test("a dovecot-uidlist.lock is waited for; a list Dovecot wrote before giving i
 
 test("a grown source whose run stopped before it rewrote the list: the next run still knows the list for its own and extends it", async () => {
   const { root, src, folder, list: first } = await migratedFixture("hank");
-  fs.appendFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd", { extraHeaders: ["X-UIDL: qp38.e4f1\n"] }).mbox);
+  writeRealMbox(src, 1, { extraHeaders: ["X-UIDL: qp38.e4f1\n"], append: true });
   // The run delivers the new message, then finds the lock held: the list stays as it was.
   fs.writeFileSync(path.join(folder, UIDLIST_LOCK), "");
   const stopped = await migrateMailbox({ source: src, user: "hank" }, options(root));
@@ -230,7 +230,7 @@ test("an mbox without X-IMAPbase writes no list, even with an X-UID copied into 
   const dir = tempDir();
   const root = path.join(dir, "root");
   const src = path.join(dir, "erin");
-  fs.writeFileSync(src, buildMbox(realMessages("lf", 2).map((m) => m.bytes), "mboxrd", { extraHeaders: ["X-UID: 748\n", ""] }).mbox);
+  writeRealMbox(src, 2, { extraHeaders: ["X-UID: 748\n", ""] });
   const r = await migrateMailbox({ source: src, user: "erin" }, options(root));
   assert.equal(r.status, "migrated", r.error);
   assert.equal(r.uids, undefined);

@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { userMaildir } from "../../src/maildir/layout.js";
 import { type MigrateOptions, migrateMailbox } from "../../src/migrate/mailbox.js";
 import { verifyMailbox } from "../../src/migrate/verify.js";
-import { buildMbox, maildirMessages, realMessages, tempDir } from "../helpers/mbox.js";
+import { buildMbox, maildirMessages, realMessages, tempDir, writeRealMbox } from "../helpers/mbox.js";
 
 const base = (root: string): MigrateOptions => ({ root, fanout: [2, 2], format: "auto", sync: "durable", dryRun: false, followSymlinks: false, lockTimeoutMs: 2000 });
 
@@ -105,7 +105,7 @@ test("a rerun adds nothing; a grown source adds only the new messages; a rewritt
 test("a dry run reads and plans but writes nothing", async () => {
   const dir = tempDir();
   const src = path.join(dir, "dave");
-  fs.writeFileSync(src, buildMbox(realMessages("lf", 5).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(src, 5);
   const r = await migrateMailbox({ source: src, user: "dave" }, { ...base(path.join(dir, "root")), dryRun: true });
   assert.equal(r.status, "planned");
   assert.equal(r.messages, 5);
@@ -115,7 +115,7 @@ test("a dry run reads and plans but writes nothing", async () => {
 test("a symlinked source is refused unless asked; a symlink inside the target is never followed", async () => {
   const dir = tempDir();
   const real = path.join(dir, "real");
-  fs.writeFileSync(real, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(real, 1);
   fs.symlinkSync(real, path.join(dir, "frank"));
   const refused = await migrateMailbox({ source: path.join(dir, "frank"), user: "frank" }, base(path.join(dir, "root")));
   assert.match(refused.error ?? "", /symlink/);
@@ -137,7 +137,7 @@ test("a symlinked source is refused unless asked; a symlink inside the target is
 test("a locked mbox waits, then fails alone", async () => {
   const dir = tempDir();
   const src = path.join(dir, "hank");
-  fs.writeFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(src, 1);
   fs.writeFileSync(`${src}.lock`, "999\n");
   const waiting = migrateMailbox({ source: src, user: "hank" }, { ...base(path.join(dir, "root")), lockTimeoutMs: 300 });
   // While it waits, its own dotlock file (to be linked to hank.lock) is hidden: a glob of the
@@ -158,12 +158,12 @@ test("a locked mbox waits, then fails alone", async () => {
 test("a dotlock left by a dead mailstore of this host is broken; one held by a live process is not", async () => {
   const dir = tempDir();
   const src = path.join(dir, "lena");
-  fs.writeFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(src, 1);
   fs.writeFileSync(`${src}.lock`, `${2 ** 22 + 12345}:${os.hostname()}\n`);
   const ok = await migrateMailbox({ source: src, user: "lena" }, { ...base(path.join(dir, "root")), lockTimeoutMs: 300 });
   assert.equal(ok.status, "migrated", ok.error);
   fs.writeFileSync(`${src}.lock`, `${process.ppid}:${os.hostname()}\n`);
-  fs.appendFileSync(src, buildMbox(realMessages("lf", 1).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(src, 1, { append: true });
   const held = await migrateMailbox({ source: src, user: "lena" }, { ...base(path.join(dir, "root")), lockTimeoutMs: 300 });
   assert.equal(held.status, "failed");
 });
@@ -201,7 +201,7 @@ test("a journal or index planted as a symlink in a user's Maildir is refused, no
   const dir = tempDir();
   const root = path.join(dir, "root");
   const src = path.join(dir, "oscar");
-  fs.writeFileSync(src, buildMbox(realMessages("lf", 2).map((m) => m.bytes), "mboxrd").mbox);
+  writeRealMbox(src, 2);
   const maildir = userMaildir(root, "oscar");
   fs.mkdirSync(maildir, { recursive: true });
   const victim = path.join(dir, "victim");

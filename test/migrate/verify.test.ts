@@ -7,15 +7,14 @@ import { JOURNAL_FILE } from "../../src/migrate/journal.js";
 import { migrateMailbox } from "../../src/migrate/mailbox.js";
 import { verifyMailbox } from "../../src/migrate/verify.js";
 import { testOptions } from "../helpers/maildir.js";
-import { buildMbox, maildirMessages, realMessages, tempDir } from "../helpers/mbox.js";
+import { buildMbox, maildirMessages, realMessages, tempDir, writeRealMbox } from "../helpers/mbox.js";
 
 /** A user's mailbox of `n` real messages, migrated: its source, root and Maildir. */
 async function migrated(user: string, n: number) {
   const dir = tempDir();
   const root = path.join(dir, "root");
   const source = path.join(dir, user);
-  const built = buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd", { extraHeaders: Array.from({ length: n }, (_, i) => (i % 2 ? "Status: O\n" : "")) });
-  fs.writeFileSync(source, built.mbox);
+  const built = writeRealMbox(source, n, { extraHeaders: Array.from({ length: n }, (_, i) => (i % 2 ? "Status: O\n" : "")) });
   const r = await migrateMailbox({ source, user }, testOptions(root));
   assert.equal(r.status, "migrated", r.error);
   return { dir, root, source, maildir: userMaildir(root, user), expected: built.expected };

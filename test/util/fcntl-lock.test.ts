@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { fcntlLockBy } from "../../src/util/fcntl-lock.js";
 import { nativeAddon } from "../../src/util/native.js";
 import { mailstore } from "../helpers/cli.js";
-import { buildMbox, REPO, realMessages, tempDir } from "../helpers/mbox.js";
+import { REPO, tempDir, writeRealMbox } from "../helpers/mbox.js";
 
 /** Another process holding a POSIX write lock on `file` (Python's lockf is fcntl F_SETLKW), until killed. */
 async function holdLock(file: string) {
@@ -50,7 +50,7 @@ test("a source whose fcntl lock stays held fails alone after --lock-timeout, nam
   const dir = tempDir();
   const [busy, free] = ["held", "free"].map((user) => {
     const src = path.join(dir, user);
-    fs.writeFileSync(src, buildMbox(realMessages("lf", 3).map((m) => m.bytes), "mboxrd").mbox);
+    writeRealMbox(src, 3);
     return src;
   });
   const root = path.join(dir, "root");
