@@ -39,6 +39,13 @@ export function rootLayout(rootArg: string, fanoutArg: string | undefined, write
   }
 }
 
+/** rootLayout for a command that reads the tree: a root that does not exist is a usage error. */
+export function existingRootLayout(rootArg: string, fanoutArg: string | undefined): { root: string; fanout: Fanout } {
+  const layout = rootLayout(rootArg, fanoutArg);
+  if (!fs.existsSync(layout.root)) throw new UsageError(`--root ${rootArg} does not exist`);
+  return layout;
+}
+
 export function defaultJobs(): number {
   return os.availableParallelism?.() ?? os.cpus().length;
 }

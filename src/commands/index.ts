@@ -6,7 +6,7 @@ import { listUsers } from "../index/tree.js";
 import { type Fanout, userMaildir } from "../maildir/layout.js";
 import type { MailboxTask } from "../migrate/mailbox.js";
 import { inShard, type Shard } from "../maildir/shard.js";
-import { defaultJobs, EXIT, positiveInt, rootLayout, SHARD_HELP, selectShard } from "./common.js";
+import { defaultJobs, EXIT, existingRootLayout, positiveInt, SHARD_HELP, selectShard } from "./common.js";
 import { makeProgress, type Progress } from "./output.js";
 
 /** The tree's stamp store (one per shard); none, with a warning, where its file cannot be read (a symlink, say). */
@@ -45,7 +45,7 @@ export function registerIndex(program: Command): void {
     .option("--no-progress", "never show a progress bar")
     .option("--shard <K/N>", SHARD_HELP)
     .action(async (users: string[], cli: IndexCliOptions) => {
-      const { root, fanout } = rootLayout(cli.root, cli.fanout);
+      const { root, fanout } = existingRootLayout(cli.root, cli.fanout);
       const shard = selectShard(cli.shard);
       const names = (users.length > 0 ? users : listUsers(root, fanout, shard)).filter((u) => inShard(u, shard));
       const started = Date.now();

@@ -14,7 +14,7 @@ import { defaultCacheFile, runReport } from "../report/run.js";
 import { MergeError, mergeReports } from "../report/summary.js";
 import type { Shard } from "../maildir/shard.js";
 import { DEFAULT_THRESHOLDS, type Thresholds } from "../report/thresholds.js";
-import { defaultJobs, EXIT, positiveInt, rootLayout, selectShard } from "./common.js";
+import { defaultJobs, EXIT, existingRootLayout, positiveInt, selectShard } from "./common.js";
 import { makeProgress, type Progress } from "./output.js";
 import { mboxFiles, UsageError } from "./sources.js";
 
@@ -113,8 +113,7 @@ function mergeFiles(files: string[], thresholds: Thresholds): Report {
 
 async function scan(cli: ReportCli, thresholds: Thresholds, now: number, shard: Shard | undefined): Promise<Report> {
   if (!cli.root) throw new UsageError("--root is required (or --merge to combine shard reports)");
-  const { root, fanout } = rootLayout(cli.root, cli.fanout);
-  if (!fs.existsSync(root)) throw new UsageError(`--root ${cli.root} does not exist`);
+  const { root, fanout } = existingRootLayout(cli.root, cli.fanout);
   const defaultQuota = cli.quota === undefined ? undefined : parseQuotaSpec(cli.quota);
   if (cli.quota !== undefined && !defaultQuota) throw new UsageError(`--quota takes bytes or "bytes,messages" (2G or 2G,50000), not "${cli.quota}"`);
   let quotaFile;

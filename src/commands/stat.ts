@@ -4,14 +4,14 @@ import type { Command } from "commander";
 import { INDEX_FILE } from "../index/db.js";
 import { listMessages, mailboxStat } from "../index/query.js";
 import { userMaildir, userNameProblem } from "../maildir/layout.js";
-import { EXIT, rootLayout } from "./common.js";
+import { EXIT, existingRootLayout } from "./common.js";
 import { formatBytes } from "./output.js";
 import { UsageError } from "./sources.js";
 
 function locate(rootArg: string, user: string, fanoutArg?: string): string {
   const problem = userNameProblem(user);
   if (problem) throw new UsageError(problem);
-  const { root, fanout } = rootLayout(rootArg, fanoutArg);
+  const { root, fanout } = existingRootLayout(rootArg, fanoutArg);
   const maildir = userMaildir(root, user, fanout);
   if (!fs.existsSync(path.join(maildir, INDEX_FILE))) throw new Error(`no index for ${user} at ${maildir}: run mailstore index --root ${rootArg} ${user}`);
   return maildir;

@@ -44,6 +44,7 @@ function describe(r: VerifyResult): string {
   const what = `${r.user}${r.folder === "INBOX" ? "" : ` (${r.folder})`}`;
   if (r.status === "ok") return `ok       ${what}: ${r.sourceMessages} messages match (${r.target})`;
   const lines = [`DIFFERS  ${what}: ${r.source} vs ${r.target}: ${r.missing.length} missing, ${r.extra.length} extra, ${r.different.length} different${r.uids?.wrong.length ? `, ${r.uids.wrong.length} under other UIDs` : ""}`];
+  if (r.noMaildir) lines.push(`  there is no Maildir at ${r.target}: the mailbox was not migrated, or was migrated under another --root or --fanout`);
   if (r.sourceChangedAt !== undefined) lines.push(`  the source changed since it was migrated, from byte ${r.sourceChangedAt}: messages from there are matched by content`);
   const uids = r.uids;
   if (uids && uids.listValidity !== uids.validity) {
@@ -53,10 +54,11 @@ function describe(r: VerifyResult): string {
     lines.push(`  uid       message ${w.message} -> ${w.file}: listed as UID ${w.listedUid}${w.uidl !== undefined ? ` UIDL ${w.listedUidl ?? "(none)"}` : ""}, not ${w.uid}${w.uidl !== undefined ? ` UIDL ${w.uidl}` : ""}`);
   }
   if (r.notYetMigrated) lines.push(`  ${r.notYetMigrated} of the missing are past what was migrated (mail delivered to the source since, or a run not finished): mailstore migrate adds them`);
-  for (const m of r.missing.slice(0, LIST_LIMIT)) lines.push(`  missing   message ${m.message} (byte ${m.offset} of the source)`);
+  // Without a Maildir every message is missing: the count says it.
+  for (const m of r.noMaildir ? [] : r.missing.slice(0, LIST_LIMIT)) lines.push(`  missing   message ${m.message} (byte ${m.offset} of the source)`);
   for (const d of r.different.slice(0, LIST_LIMIT)) lines.push(`  different message ${d.message} (byte ${d.offset}) -> ${d.file}`);
   for (const e of r.extra.slice(0, LIST_LIMIT)) lines.push(`  extra     ${e}`);
-  const hidden = Math.max(0, r.missing.length - LIST_LIMIT) + Math.max(0, r.different.length - LIST_LIMIT) + Math.max(0, r.extra.length - LIST_LIMIT) + Math.max(0, (uids?.wrong.length ?? 0) - LIST_LIMIT);
+  const hidden = (r.noMaildir ? 0 : Math.max(0, r.missing.length - LIST_LIMIT)) + Math.max(0, r.different.length - LIST_LIMIT) + Math.max(0, r.extra.length - LIST_LIMIT) + Math.max(0, (uids?.wrong.length ?? 0) - LIST_LIMIT);
   if (hidden) lines.push(`  ... and ${hidden} more (--json lists all)`);
   return lines.join("\n");
 }

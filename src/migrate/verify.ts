@@ -35,6 +35,11 @@ export interface VerifyResult {
    * mail delivered to it since, or a migration not finished. The next migrate adds them.
    */
   notYetMigrated?: number;
+  /**
+   * The folder's directory does not exist: the mailbox was not migrated, or under another
+   * --root or --fanout (every source message is then missing).
+   */
+  noMaildir?: true;
   /** Where migrate carried the source's IMAP UIDs or POP3 UIDLs: what the folder's dovecot-uidlist says now. */
   uids?: UidsCheck;
   seconds: number;
@@ -72,6 +77,7 @@ export async function verifyMailbox(task: MailboxTask, opts: MigrateOptions, pro
   return reportFailure(task.source, result, () => {
     const { maildir, folderDir } = resolveTarget(task, opts);
     result.target = folderDir;
+    if (!fs.existsSync(folderDir)) result.noMaildir = true;
     compare(task, opts, maildir, folderDir, result, progress);
     const uids = checkUids(maildir, folderDir, task.source, result.folder);
     if (uids) result.uids = uids;

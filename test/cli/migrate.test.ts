@@ -150,6 +150,21 @@ test("symlinked source refused, usage errors exit 2, path prints the hashed home
 
   const p = mailstore(["path", "--root", root, "alice"]);
   assert.equal(p.stdout.trim(), md5path(root, "alice"));
+
+  // Verify against a root that holds no Maildir for the user says so, instead of listing
+  // every message as missing; commands that read a tree refuse a root that does not exist.
+  const elsewhere = path.join(dir, "elsewhere");
+  fs.mkdirSync(elsewhere);
+  const v = mailstore(["verify", "--root", elsewhere, real]);
+  assert.equal(v.status, 1);
+  assert.match(v.stdout, /^DIFFERS  real: .*: 2 missing, 0 extra, 0 different\n  there is no Maildir at .*elsewhere\/.*\/real: the mailbox was not migrated, or was migrated under another --root or --fanout\n0 of 1 mailboxes match/);
+  assert.equal(JSON.parse(mailstore(["verify", "--json", "--root", elsewhere, real]).stdout).mailboxes[0].noMaildir, true);
+  assert.equal(JSON.parse(mailstore(["verify", "--json", "--root", root, "--follow-symlinks", path.join(dir, "ivan")]).stdout).mailboxes[0].noMaildir, undefined);
+  for (const [command, ...args] of [["index"], ["report"], ["stat", "ivan"], ["list", "ivan"]]) {
+    const r = mailstore([command, "--root", path.join(dir, "nowhere"), ...args]);
+    assert.equal(r.status, 2, command);
+    assert.match(r.stderr, /--root .*nowhere does not exist/, command);
+  }
 });
 
 test("--from-list and --folder place mail in users' folders; dry run writes nothing", () => {
