@@ -1,9 +1,4 @@
-/**
- * What a file that does not begin with a From_ line is, when its first bytes say so: the
- * mistakes an admin makes pointing mailstore at a spool (a compressed archive, a single
- * message, UW-IMAP's mbx, MMDF), each with what to do instead. Null when the bytes say
- * nothing, and the caller shows them.
- */
+/** Leading bytes that name a file's format, and what to tell the admin who gave it. */
 const SIGNS: Array<{ magic: Buffer; says: string }> = [
   { magic: Buffer.from([0x1f, 0x8b]), says: "it is gzip-compressed: decompress it (zcat) and migrate the result" },
   { magic: Buffer.from("BZh"), says: "it is bzip2-compressed: decompress it (bzcat) and migrate the result" },
@@ -17,6 +12,12 @@ const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /** A header field's name and colon (RFC 5322: printable ASCII but the colon). */
 const HEADER_FIELD = /^[\x21-\x39\x3b-\x7e]+:/;
 
+/**
+ * What a file that does not begin with a From_ line is, when its first bytes say so: the
+ * mistakes an admin makes pointing mailstore at a spool (a compressed archive, a single
+ * message, UW-IMAP's mbx, MMDF), each with what to do instead. Null when the bytes say
+ * nothing, and the caller shows them.
+ */
 export function nonMboxKind(start: Buffer): string | null {
   for (const { magic, says } of SIGNS) if (start.subarray(0, magic.length).equals(magic)) return says;
   if (start.subarray(0, 3).equals(UTF8_BOM) && start.subarray(3, 8).toString("latin1") === "From ") {
