@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { CLI, mailstore } from "../helpers/cli.js";
-import { buildMbox, realMessages, tempDir, writeRealMbox } from "../helpers/mbox.js";
+import { realMessages, tempDir, writeRealMbox } from "../helpers/mbox.js";
 import { SCHED, threadPolicies } from "../helpers/proc.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,8 +45,7 @@ test("index, stat and list through the CLI agree with the Maildir files", () => 
 test("kill -9 during a first index and during an update: the next run completes it, UIDs kept", async () => {
   const dir = tempDir();
   const root = path.join(dir, "root");
-  const lf = realMessages("lf").map((m) => m.bytes);
-  fs.writeFileSync(path.join(dir, "quinn"), buildMbox(Array.from({ length: 6000 }, (_, i) => lf[i % lf.length]), "mboxrd").mbox);
+  writeRealMbox(path.join(dir, "quinn"), 6000);
   assert.equal(mailstore(["migrate", "--root", root, "--sync", "none", "--no-index", path.join(dir, "quinn")]).status, 0);
   const maildir = mailstore(["path", "--root", root, "quinn"]).stdout.trim();
   const killWhen = async (file: string) => {

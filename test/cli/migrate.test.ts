@@ -195,10 +195,8 @@ test("--from-list and --folder place mail in users' folders; dry run writes noth
 test("a disk that fills mid-delivery fails that mailbox alone, leaves only whole messages and its source untouched; the rerun completes it", (t) => {
   const dir = tempDir();
   const mnt = path.join(dir, "mnt");
-  const lf = realMessages("lf").map((m) => m.bytes);
-  const built = buildMbox(Array.from({ length: 1200 }, (_, i) => lf[i % lf.length]), "mboxrd");
   const src = path.join(dir, "uma");
-  fs.writeFileSync(src, built.mbox);
+  const built = writeRealMbox(src, 1200);
   withTmpfs(t, mnt, "size=3m", () => {
     const root = path.join(mnt, "root");
     const feedAll = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0", MAILSTORE_INDEX_FEED_THREAD: "1" };
@@ -226,8 +224,7 @@ test("a disk that fills mid-delivery fails that mailbox alone, leaves only whole
 test("with a descriptor table of 64, messages held open give way to files named in tmp/: all 600 land, verify agrees", () => {
   const dir = tempDir();
   const src = path.join(dir, "lena");
-  const lf = realMessages("lf").map((m) => m.bytes);
-  fs.writeFileSync(src, buildMbox(Array.from({ length: 600 }, (_, i) => lf[i % lf.length]), "mboxrd").mbox);
+  writeRealMbox(src, 600);
   const root = path.join(dir, "root");
   // One batch of 600 unnamed files would need 600 descriptors; at most half the table (32) is held.
   const r = spawnSync("bash", ["-c", 'ulimit -n 64 && exec "$0" "$@"', process.execPath, CLI, "migrate", "--root", root, "--no-progress", src], { encoding: "utf8" });

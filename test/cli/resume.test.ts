@@ -8,7 +8,7 @@ import { JOURNAL_FILE } from "../../src/migrate/journal.js";
 import { userMaildir } from "../../src/maildir/layout.js";
 import { CLI, mailstore } from "../helpers/cli.js";
 import { indexAndRescan } from "../helpers/index-dump.js";
-import { buildMbox, realMessages, tempDir } from "../helpers/mbox.js";
+import { buildMbox, realMessages, tempDir, writeRealMbox } from "../helpers/mbox.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -122,7 +122,7 @@ test("after a restart, links an interrupted batch lost before later ones that st
   const dir = tempDir();
   const src = path.join(dir, "lena");
   const lf = realMessages("lf").map((m) => m.bytes);
-  fs.writeFileSync(src, buildMbox(Array.from({ length: 300 }, (_, i) => lf[i % lf.length]), "mboxrd").mbox);
+  writeRealMbox(src, 300);
   const root = path.join(dir, "root");
   const maildir = userMaildir(root, "lena");
   const args = ["migrate", "--root", root, "--no-progress", "--json", src];
@@ -173,9 +173,7 @@ test("after a restart, links an interrupted batch lost before later ones that st
 test("a hole is not restored from a source changed before it: the mailbox fails and nothing is written", () => {
   const dir = tempDir();
   const src = path.join(dir, "max");
-  const lf = realMessages("lf").map((m) => m.bytes);
-  const mbox = buildMbox(Array.from({ length: 120 }, (_, i) => lf[i % lf.length]), "mboxrd").mbox;
-  fs.writeFileSync(src, mbox);
+  const { mbox } = writeRealMbox(src, 120);
   const root = path.join(dir, "root");
   const maildir = userMaildir(root, "max");
   const args = ["migrate", "--root", root, "--no-progress", "--json", src];

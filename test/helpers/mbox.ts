@@ -68,11 +68,13 @@ export function buildMbox(messages: Buffer[], writer: Writer, opts: { crlf?: boo
 }
 
 /**
- * Writes (or, with append, adds to) `file` an mboxrd of the first `n` real LF messages, each
- * with its extra header lines if given; returns what was built.
+ * Writes (or, with append, adds to) `file` an mboxrd of `n` real LF messages, each with its
+ * extra header lines if given: the first n, or, past their number, all of them over again in
+ * turn. Returns what was built.
  */
 export function writeRealMbox(file: string, n: number, opts: { extraHeaders?: string[]; append?: boolean } = {}): BuiltMbox {
-  const built = buildMbox(realMessages("lf", n).map((m) => m.bytes), "mboxrd", { extraHeaders: opts.extraHeaders });
+  const real = realMessages("lf").map((m) => m.bytes);
+  const built = buildMbox(Array.from({ length: n }, (_, i) => real[i % real.length]), "mboxrd", { extraHeaders: opts.extraHeaders });
   (opts.append ? fs.appendFileSync : fs.writeFileSync)(file, built.mbox);
   return built;
 }
