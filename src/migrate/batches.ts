@@ -28,6 +28,12 @@ export interface BatchLimits {
   tailMessages: number;
 }
 
+/**
+ * Sources with at least this much left to read get BatchLimits.sourceEnd: smaller ones are a
+ * batch or a few, which halving would only multiply.
+ */
+export const TAIL_CUT_MIN_BYTES = 32 * 1024 * 1024;
+
 export const DEFAULT_LIMITS: BatchLimits = {
   // 2,000 (two flushes and a journal commit half as often) measured 4% faster on disk, but
   // the index feed then held ~15 MB more: peak RSS 219 MB against 204 on the bench mbox.

@@ -13,7 +13,7 @@ import { type MessageUids, MboxUids, UID_FIELDS } from "../mbox/imap-uids.js";
 import { MboxReader } from "../mbox/reader.js";
 import { openForReading } from "../util/read-file.js";
 import { headerValuesOf } from "../util/rfc5322.js";
-import { Batches, DEFAULT_LIMITS } from "./batches.js";
+import { Batches, DEFAULT_LIMITS, TAIL_CUT_MIN_BYTES } from "./batches.js";
 import { carryUids } from "./carry-uids.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
 import { Journal, JOURNAL_FILE, type MessageRow, type SourceIdentity } from "./journal.js";
@@ -196,9 +196,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
     const names = new NameGenerator();
     const keywords = new KeywordTable(folderDir);
     // A large source is indexed as it is delivered, by the feed thread where a core is free
-    // for it, and its last batches are cut smaller (BatchLimits.sourceEnd); a small one is a
-    // batch or two, which halving would only multiply. A mid-size one is indexed as it is
-    // delivered by this thread, the smallest by a scan afterwards (see task.ts).
+    // for it; a mid-size one by this thread, the smallest by a scan afterwards (see task.ts).
     const left = st.size - from;
     const large = left >= feedMinBytes();
     const fed = opts.index !== false && (large || left >= localFeedMinBytes());
@@ -208,7 +206,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       journal,
       sourceId,
       { beforePublish: () => keywords.save(owner), afterPublish: index ? (fed) => (index as DeliveryIndex).published(fed) : undefined },
-      { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages, groupMessages: opts.groupMessages ?? DEFAULT_LIMITS.groupMessages, sourceEnd: large ? st.size : undefined },
+      { ...DEFAULT_LIMITS, messages: opts.batchMessages ?? DEFAULT_LIMITS.messages, groupMessages: opts.groupMessages ?? DEFAULT_LIMITS.groupMessages, sourceEnd: left >= TAIL_CUT_MIN_BYTES ? st.size : undefined },
     );
     windows = new ReusedWindows(batches);
     const reader = new MboxReader(fd, opts.format, { size: st.size, from, crcBefore, windowBytes: opts.windowBytes, buffers: windows });

@@ -8,9 +8,9 @@ import { buildMbox, realMessages, tempDir, writeRealMbox } from "../helpers/mbox
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The feed thread for every source, however small (the default spares sources under 32 MB). */
+/** The feed thread for every source, however small (the default spares sources under 256 MB). */
 const ON_FEED_THREAD = { MAILSTORE_INDEX_FEED_MIN_BYTES: "0", MAILSTORE_INDEX_FEED_THREAD: "1" };
-/** The delivering thread's own feed for every source, however small or large (by default those of 2-32 MB). */
+/** The delivering thread's own feed for every source, however small or large (by default those of 2-256 MB). */
 const ON_DELIVERING_THREAD = { MAILSTORE_LOCAL_FEED_MIN_BYTES: "0", MAILSTORE_INDEX_FEED_MIN_BYTES: String(2 ** 50) };
 
 for (const [where, feedEnv] of [["the feed thread", ON_FEED_THREAD], ["the delivering thread", ON_DELIVERING_THREAD]] as const) {
