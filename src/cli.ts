@@ -8,6 +8,9 @@
 // nothing to do starts no thread).
 const named = process.argv[2];
 
+// `mailstore list alice | head`: the program ends quietly when its reader goes away.
+(await import("./util/closed-output.js")).exitWhenOutputCloses();
+
 // The long jobs run as batch work (src/util/sched.ts), set before any thread of ours starts
 // so that the pool worker, the index feed and the thread pool inherit it. The queries (stat,
 // list, path), which a front end may be waiting on, keep the normal policy.

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { emptyMailboxResult, feedMinBytes, feedThreadPays, type MailboxResult, type MailboxTask } from "../migrate/task.js";
 import { runTasks } from "../migrate/run-tasks.js";
+import { stopPoolWorkers } from "../migrate/pool.js";
 import { inShard } from "../maildir/shard.js";
 import { removeHeldFilesOnSignals } from "../util/held-files.js";
 import { defaultJobs, EXIT, selectShard } from "./common.js";
@@ -32,10 +33,13 @@ async function migrateCommand(args: string[], cli: SourceCliOptions): Promise<nu
   const prestartFeed = !options.dryRun && options.index !== false && options.feedThread && sizes.some((size) => size >= feedMinBytes());
   const progress = makeProgress(sizes.reduce((a, b) => a + b, 0), cli.progress && !cli.json && process.stderr.isTTY === true);
   // Interrupted, the run removes the dotlocks it holds (the journal makes the next run go on).
-  removeHeldFilesOnSignals((message) => {
-    progress.stop();
-    process.stderr.write(`mailstore: ${message}\n`);
-  });
+  removeHeldFilesOnSignals(
+    (message) => {
+      progress.stop();
+      process.stderr.write(`mailstore: ${message}\n`);
+    },
+    () => stopPoolWorkers(2000),
+  );
   // Bytes read per mailbox: a failed (or unchanged) one is credited with the rest of its file,
   // so the bar ends at 100%.
   const consumed = new Map<number, number>();

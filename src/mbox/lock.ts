@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fcntlLockBy } from "../util/fcntl-lock.js";
-import { noteHeld, noteReleased } from "../util/held-files.js";
+import { mayHold, noteHeld, noteReleased } from "../util/held-files.js";
 
 export class LockTimeoutError extends Error {}
 
@@ -45,6 +45,7 @@ async function takeDotlock(mboxPath: string, deadline: number): Promise<{ releas
   // Hidden, as Dovecot names its own (.temp.host.pid.random): a spool listed or globbed
   // meanwhile (another shard's run, `mailstore report --mbox`) must not take it for a mailbox.
   const tmp = path.join(path.dirname(mboxPath), `.${path.basename(lockPath)}.${os.hostname()}.${process.pid}.${randomBytes(4).toString("hex")}`);
+  mayHold();
   try {
     fs.writeFileSync(tmp, `${process.pid}:${os.hostname()}\n`, { flag: "wx", mode: 0o600 });
   } catch (err) {

@@ -24,6 +24,39 @@ export interface PoolOptions<T, R> {
 /** Workers started ahead of their pool (prestartWorker), by script. */
 const warm = new Map<string, Worker[]>();
 
+/** Workers running a pool's tasks (not the prestarted ones waiting, which hold nothing). */
+const running = new Set<Worker>();
+
+/**
+ * Has every running worker remove the lock files it holds and take no more (a run being
+ * interrupted: see removeHeldFilesOnSignals), and resolves to how many they removed. Its own
+ * list is exact, where the notes it forwards may not have arrived yet. A worker that does not
+ * answer within `timeoutMs` (busy in a long synchronous step) counts 0: the caller removes
+ * what it was told of.
+ */
+export async function stopPoolWorkers(timeoutMs: number): Promise<number> {
+  const replies = [...running].map(
+    (worker) =>
+      new Promise<number>((resolve) => {
+        const done = (removed: number) => {
+          clearTimeout(timer);
+          worker.off("message", onMessage);
+          worker.off("exit", onExit);
+          resolve(removed);
+        };
+        const onMessage = (msg: { type?: string; removed?: number }) => {
+          if (msg.type === "stopped") done(msg.removed ?? 0);
+        };
+        const onExit = () => done(0);
+        const timer = setTimeout(() => done(0), timeoutMs);
+        worker.on("message", onMessage);
+        worker.once("exit", onExit);
+        worker.postMessage({ type: "stop" });
+      }),
+  );
+  return (await Promise.all(replies)).reduce((a, b) => a + b, 0);
+}
+
 /**
  * Starts a pool worker before its pool exists, so that its boot and the loading of its code
  * overlap whatever the caller does first (reading options, finding sources). `hint` becomes
@@ -90,10 +123,15 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
     const start = (): Held => {
       const w = warm.get(workerFile.href)?.shift() ?? new Worker(workerFile);
       w.ref();
+      running.add(w);
       w.postMessage({ type: "init", shared: opts.shared });
       const held: Held = { worker: w, tasks: new Map(), files: new HeldFiles() };
-      type Message = { type: "progress" | "result"; index: number; bytes?: number; messages?: number; result?: R } | { type: "held-file"; event: "held" | "released"; file: HeldFile };
+      type Message =
+        | { type: "progress" | "result"; index: number; bytes?: number; messages?: number; result?: R }
+        | { type: "held-file"; event: "held" | "released"; file: HeldFile }
+        | { type: "stopped"; removed: number };
       w.on("message", (msg: Message) => {
+        if (msg.type === "stopped") return;
         if (msg.type === "held-file") {
           held.files.note(msg.event, msg.file);
           (msg.event === "held" ? noteHeld : noteReleased)(msg.file);
@@ -112,6 +150,7 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
         held.files.remove(noteReleased);
         for (const settle of held.tasks.values()) settle({ ok: false, error });
         held.tasks.clear();
+        running.delete(w);
         void w.terminate();
       };
       w.on("error", down);
@@ -133,7 +172,10 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
     // Its end is not waited for: the results are in, and a process that exits the usual way
     // waits for its threads anyway (one that ends at once does not: src/util/exit-now.ts).
     const last = current as Held | null;
-    if (last) void last.worker.terminate();
+    if (last) {
+      running.delete(last.worker);
+      void last.worker.terminate();
+    }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.jobs, tasks.length)) }, lane));
   dropPrestarted(workerFile);

@@ -1,9 +1,9 @@
 import { parentPort, workerData } from "node:worker_threads";
-import { forwardHeldFiles } from "../util/held-files.js";
+import { forwardHeldFiles, stopHolding } from "../util/held-files.js";
 import type { MailboxTask } from "./task.js";
 import { type Mode, prepare, preload, runTask, type SharedOptions } from "./task-runner.js";
 
-type Message = { type: "init"; shared: SharedOptions } | { type?: undefined; index: number; task: MailboxTask };
+type Message = { type: "init"; shared: SharedOptions } | { type: "stop" } | { type?: undefined; index: number; task: MailboxTask };
 
 /** A pool worker (pool.ts): runs the migrate, verify or index tasks the pool sends it. */
 const port = parentPort;
@@ -19,6 +19,12 @@ port.on("message", async (msg: Message) => {
   if (msg.type === "init") {
     shared = msg.shared;
     prepare(shared);
+    return;
+  }
+  // The run is being interrupted (pool.ts stopPoolWorkers): this thread's own list of its
+  // locks is exact, where the notes it forwarded may still be on their way.
+  if (msg.type === "stop") {
+    port.postMessage({ type: "stopped", removed: stopHolding() });
     return;
   }
   if (!shared) throw new Error("a task came before the pool's init message");

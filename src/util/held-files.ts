@@ -1,4 +1,6 @@
 import fs from "node:fs";
+import { onOutputClosed } from "./closed-output.js";
+import { exitInterrupted } from "./exit-now.js";
 
 /**
  * Files the process must remove if it is interrupted: the dotlocks it holds on sources (and
@@ -69,6 +71,22 @@ export function removeHeldFiles(): number {
   return held.remove();
 }
 
+let stopped = false;
+
+/**
+ * Removes this thread's held files, as removeHeldFiles, and from then on refuses new ones
+ * (mayHold): a run being interrupted takes no lock it would leave behind.
+ */
+export function stopHolding(): number {
+  stopped = true;
+  return held.remove();
+}
+
+/** Throws once stopHolding has been called in this thread: called before a lock file is made. */
+export function mayHold(): void {
+  if (stopped) throw new Error("the run is being interrupted: no new lock is taken");
+}
+
 const SIGNALS = [
   ["SIGINT", 130],
   ["SIGTERM", 143],
@@ -77,14 +95,28 @@ const SIGNALS = [
 
 /**
  * On SIGINT, SIGTERM or SIGHUP: removes the held files, says so through `say`, and exits
- * with 128 + the signal's number, as a shell reports a process the signal ended.
+ * with 128 + the signal's number, as a shell reports a process the signal ended. When the
+ * output closes (the reader of a pipe went away: see closed-output.ts), the same, and the
+ * note goes to stderr unless that is what closed.
+ *
+ * `stopOthers` has the threads that take locks for this one (a pool's workers) remove their
+ * own and stop taking any, and says how many they removed. Their notes reach this thread a
+ * moment late, so its own list may lack a lock one of them has just taken: the moment a
+ * worker posts a result (and this thread prints it) is when it takes its next mailbox's.
  */
-export function removeHeldFilesOnSignals(say: (message: string) => void): void {
+export function removeHeldFilesOnSignals(say: (message: string) => void, stopOthers?: () => Promise<number>): void {
+  const stopped = async (why: string) => {
+    const removed = (await (stopOthers?.() ?? 0)) + stopHolding();
+    return `${why}; ${removed === 1 ? "1 source lock" : `${removed} source locks`} removed; run the same command again to go on from where it stopped`;
+  };
   for (const [signal, code] of SIGNALS) {
-    process.once(signal, () => {
-      const removed = removeHeldFiles();
-      say(`interrupted by ${signal}; ${removed === 1 ? "1 source lock" : `${removed} source locks`} removed; run the same command again to go on from where it stopped`);
-      process.exit(code);
+    process.once(signal, async () => {
+      say(await stopped(`interrupted by ${signal}`));
+      exitInterrupted(code);
     });
   }
+  onOutputClosed(async (closed) => {
+    const message = await stopped(`${closed} closed (EPIPE)`);
+    if (closed === "stdout") say(message);
+  });
 }
