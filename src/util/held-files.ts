@@ -105,18 +105,18 @@ const SIGNALS = [
  * worker posts a result (and this thread prints it) is when it takes its next mailbox's.
  */
 export function removeHeldFilesOnSignals(say: (message: string) => void, stopOthers?: () => Promise<number>): void {
-  const stopped = async (why: string) => {
+  const stop = async (why: string) => {
     const removed = (await (stopOthers?.() ?? 0)) + stopHolding();
     return `${why}; ${removed === 1 ? "1 source lock" : `${removed} source locks`} removed; run the same command again to go on from where it stopped`;
   };
   for (const [signal, code] of SIGNALS) {
     process.once(signal, async () => {
-      say(await stopped(`interrupted by ${signal}`));
+      say(await stop(`interrupted by ${signal}`));
       exitInterrupted(code);
     });
   }
   onOutputClosed(async (closed) => {
-    const message = await stopped(`${closed} closed (EPIPE)`);
+    const message = await stop(`${closed} closed (EPIPE)`);
     if (closed === "stdout") say(message);
   });
 }
