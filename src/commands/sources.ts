@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
+import { folderNameProblem, isInbox, userNameProblem } from "../maildir/layout.js";
 import type { MailboxTask } from "../migrate/mailbox.js";
 
 export class UsageError extends Error {}
@@ -31,6 +32,11 @@ const PROCMAIL_HITCHING_POST = /^_[-\w]+\.[-\w]+\../;
  * lock files (isLockFileName, isMuttHitchingPost) nor symlinks.
  */
 export function resolveTasks(args: string[], opts: { user?: string; folder?: string; fromList?: string }): MailboxTask[] {
+  // Given on the command line, a bad name is the command's mistake, not a mailbox's.
+  const userProblem = opts.user === undefined ? null : userNameProblem(opts.user);
+  if (userProblem) throw new UsageError(`--user: ${userProblem}`);
+  const folderProblem = opts.folder === undefined || isInbox(opts.folder) ? null : folderNameProblem(opts.folder);
+  if (folderProblem) throw new UsageError(`--folder: ${folderProblem}`);
   const tasks: MailboxTask[] = [];
   for (const arg of args) {
     if (fs.existsSync(arg) || fs.lstatSync(arg, { throwIfNoEntry: false }) || !glob().isDynamicPattern(arg)) {

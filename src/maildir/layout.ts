@@ -59,10 +59,15 @@ export function userNameProblem(user: string): string | null {
  * Non-ASCII names are stored in IMAP's modified UTF-7, as Dovecot and Courier do.
  */
 export function folderDirName(folder: string | undefined): string {
-  if (folder === undefined || folder === "" || folder.toUpperCase() === "INBOX") return "";
+  if (folder === undefined || isInbox(folder)) return "";
   const problem = folderNameProblem(folder);
   if (problem) throw new Error(problem);
   return `.${folder.split("/").map(encodeMutf7).join(".")}`;
+}
+
+/** Whether a folder name means the user's INBOX (empty, or INBOX in any case). */
+export function isInbox(folder: string): boolean {
+  return folder === "" || folder.toUpperCase() === "INBOX";
 }
 
 export function folderNameProblem(folder: string): string | null {

@@ -144,9 +144,22 @@ test("symlinked source refused, usage errors exit 2, path prints the hashed home
   assert.equal(mailstore(["migrate", "--root", root, "--format", "weird", real]).status, 2);
   assert.equal(mailstore(["migrate", "--root", root, "--fanout", "1", real]).status, 2, "a root keeps its fanout");
   assert.equal(mailstore(["migrate", "--root", root]).status, 2);
+  // A bad --user or --folder is the command line's mistake (2, before anything is read); a
+  // bad name that comes from a file's name fails that mailbox alone (1).
+  const before = fs.readdirSync(root);
   const bad = mailstore(["migrate", "--root", root, "--user", "../etc", real]);
-  assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /contains "\/"/);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^mailstore: --user: user name "\.\.\/etc" contains "\/"/);
+  const badFolder = mailstore(["migrate", "--root", root, "--folder", "Archive/.hidden", real]);
+  assert.equal(badFolder.status, 2);
+  assert.match(badFolder.stderr, /^mailstore: --folder: folder "Archive\/\.hidden" has a level starting with "\."/);
+  assert.equal(mailstore(["verify", "--root", root, "--user", "", real]).status, 2);
+  assert.deepEqual(fs.readdirSync(root), before, "nothing made for them");
+  const tabbed = path.join(dir, "tab\tname");
+  fs.copyFileSync(real, tabbed);
+  const badFile = mailstore(["migrate", "--root", root, tabbed, real]);
+  assert.equal(badFile.status, 1);
+  assert.match(badFile.stderr, /FAILED tab\tname: .*holds control characters/);
 
   const p = mailstore(["path", "--root", root, "alice"]);
   assert.equal(p.stdout.trim(), md5path(root, "alice"));

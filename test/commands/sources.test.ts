@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { globFiles, isLockFileName, isMuttHitchingPost, mboxFiles, resolveTasks } from "../../src/commands/sources.js";
+import { globFiles, isLockFileName, isMuttHitchingPost, mboxFiles, resolveTasks, UsageError } from "../../src/commands/sources.js";
 import { tempDir } from "../helpers/mbox.js";
 
 /** A spool caught mid-delivery: two mailboxes, and the lock files of several delivery agents. */
@@ -78,4 +78,19 @@ test("only an empty file beside its mailbox passes for mutt_dotlock's hitching p
   assert.equal(isMuttHitchingPost(path.join(spool, "bob.mail.example.org.9624")), true);
   fs.writeFileSync(path.join(spool, "bob.mail.example.org.9624"), mail);
   assert.equal(isMuttHitchingPost(path.join(spool, "bob.mail.example.org.9624")), false, "it holds mail now");
+});
+
+test("a bad --user or --folder is a usage error before any mailbox is planned; INBOX in any case, or none, is the INBOX", () => {
+  const spool = spoolWithLocks();
+  const alice = path.join(spool, "alice");
+  for (const [opts, message] of [
+    [{ user: "" }, /^--user: user name is empty$/],
+    [{ user: "../etc" }, /^--user: user name "\.\.\/etc" contains "\/"$/],
+    [{ user: ".cache" }, /^--user: user name "\.cache" starts with "\."$/],
+    [{ folder: "a//b" }, /^--folder: folder "a\/\/b" has an empty level$/],
+    [{ folder: "Archive/2019.old" }, /^--folder: folder "Archive\/2019\.old": "\." is the Maildir\+\+ level separator/],
+  ] as const) {
+    assert.throws(() => resolveTasks([alice], opts), (err: Error) => err instanceof UsageError && message.test(err.message), JSON.stringify(opts));
+  }
+  for (const folder of ["INBOX", "inbox", "", "Archive/2019"]) assert.equal(resolveTasks([alice], { folder })[0].folder, folder);
 });
