@@ -84,10 +84,14 @@ function describe(r: MailboxResult): string {
     case "unchanged":
       return `unchanged  ${what}: ${r.source} -> ${r.target}: already migrated (${r.previous} messages)`;
     case "planned":
-      return `plan       ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)}${r.skippedPseudo ? ", 1 folder-data message skipped" : ""}${uidsNote(r)}`;
+      return `plan       ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)}${r.skippedPseudo ? ", 1 folder-data message skipped" : ""}${afterEarlier(r)}${uidsNote(r)}`;
     default:
-      return `${r.status.padEnd(10)} ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s${r.previous ? ` (after ${r.previous} from earlier runs)` : ""}${uidsNote(r)}`;
+      return `${r.status.padEnd(10)} ${what}: ${r.source} -> ${r.target}: ${r.messages} messages, ${formatBytes(r.bytes)} in ${r.seconds.toFixed(1)} s${afterEarlier(r)}${uidsNote(r)}`;
   }
+}
+
+function afterEarlier(r: MailboxResult): string {
+  return r.previous ? ` (after ${r.previous} from earlier runs)` : "";
 }
 
 function uidsNote(r: MailboxResult): string {

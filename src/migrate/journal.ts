@@ -235,6 +235,13 @@ export class Journal {
     return { kept: reached + 1, dropped: rows.length - reached - 1 };
   }
 
+  /** What last() would be after settle(id, delivered), without writing it (a dry run). */
+  lastIfSettled(id: number, delivered: (row: MessageRow) => boolean): MessageRow | undefined {
+    const rows = this.pending(id);
+    for (let i = rows.length - 1; i >= 0; i--) if (delivered(rows[i])) return rows[i];
+    return this.messages("SELECT first_seq, messages FROM batches WHERE source_id = ? AND state = 'done' ORDER BY first_seq DESC LIMIT 1", id).at(-1);
+  }
+
   /** The last delivered message: where the next run continues. */
   last(id: number): MessageRow | undefined {
     return this.messages("SELECT first_seq, messages FROM batches WHERE source_id = ? ORDER BY first_seq DESC LIMIT 1", id).at(-1);

@@ -6,21 +6,19 @@ import { FolderWriter } from "../maildir/delivery.js";
 import { KeywordTable } from "../maildir/keywords.js";
 import { folderDirName, folderNameProblem, userMaildir, userNameProblem } from "../maildir/layout.js";
 import { baseOf, NameGenerator } from "../maildir/names.js";
-import { UidNumbering } from "../maildir/uidlist.js";
 import { type MessageListing, messageFiles } from "../maildir/message-listing.js";
 import { lockSource } from "../mbox/lock.js";
-import { type MessageUids, MboxUids, UID_FIELDS } from "../mbox/imap-uids.js";
 import { MboxReader } from "../mbox/reader.js";
 import { openForReading } from "../util/read-file.js";
-import { headerValuesOf } from "../util/rfc5322.js";
 import { Batches, DEFAULT_LIMITS, TAIL_CUT_MIN_BYTES } from "./batches.js";
 import { carryUids } from "./carry-uids.js";
 import { DeliveryIndex, fillIndex } from "./fill-index.js";
-import { Journal, JOURNAL_FILE, type MessageRow, type SourceIdentity } from "./journal.js";
+import { Journal, JOURNAL_FILE, type MessageRow } from "./journal.js";
 import { MessageStep } from "./message-step.js";
+import { noteFallbacks, planMailbox } from "./plan.js";
 import { ReusedWindows } from "./reused-windows.js";
 import { restoreLostLinks } from "./restore-holes.js";
-import { prefixUnchanged, SourceChangedError } from "./source-prefix.js";
+import { changedSinceError, identityOf, prefixUnchanged, sameIdentity } from "./source-prefix.js";
 import { emptyMailboxResult, feedMinBytes, localFeedMinBytes, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn, tmpPrefixOf } from "./task.js";
 
 export { emptyMailboxResult, type MailboxResult, type MailboxStatus, type MailboxTask, type MigrateOptions, type ProgressFn, resultBase } from "./task.js";
@@ -70,20 +68,11 @@ export function openSource(source: string, follow: boolean): number {
   return fd;
 }
 
-function identityOf(fd: number): SourceIdentity {
-  const st = fs.fstatSync(fd, { bigint: true });
-  return { dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
-}
-
-function sameIdentity(a: SourceIdentity | null, b: SourceIdentity): boolean {
-  return a !== null && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
-}
-
 async function runMailbox(task: MailboxTask, opts: MigrateOptions, maildir: string, folderDir: string, result: MailboxResult, progress: ProgressFn): Promise<void> {
   const fd = openSource(task.source, opts.followSymlinks);
   try {
     if (opts.dryRun) {
-      plan(fd, opts, result, progress);
+      planMailbox(task, fd, opts, maildir, folderDir, result, progress);
       return;
     }
     const lock = await lockSource(task.source, fd, opts.lockTimeoutMs);
@@ -95,43 +84,6 @@ async function runMailbox(task: MailboxTask, opts: MigrateOptions, maildir: stri
     }
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-function plan(fd: number, opts: MigrateOptions, result: MailboxResult, progress: ProgressFn): void {
-  const reader = new MboxReader(fd, opts.format);
-  // What a dovecot-uidlist would carry: counted as the messages pass, none of them kept.
-  const uids = new MboxUids();
-  const numbering = new UidNumbering();
-  let last = 0;
-  for (let next = reader.nextMessage(); next; next = reader.nextMessage()) {
-    if (next.message.pseudo) uids.pseudo(next.message.header);
-    else {
-      const found: MessageUids = {};
-      uids.read(found, headerValuesOf(next.message.header, UID_FIELDS, { latin1: true }), 0, result.messages === 0);
-      numbering.add(found);
-    }
-    const content = next.content();
-    let bytes = 0;
-    let step = content.next();
-    for (; !step.done; step = content.next()) bytes += step.value.length;
-    if (next.message.pseudo) result.skippedPseudo++;
-    else {
-      result.messages++;
-      result.bytes += bytes;
-    }
-    if (step.value.truncated) result.warnings.push(`the last message (at byte ${next.message.offset}) ends without a newline: it may have been cut short`);
-    progress(step.value.end - last, 1);
-    last = step.value.end;
-  }
-  noteFallbacks(reader, result);
-  if (numbering.carries) result.uids = { validity: numbering.validity, carried: numbering.carried, renumbered: numbering.renumbered };
-  result.status = "planned";
-}
-
-function noteFallbacks(reader: MboxReader, result: MailboxResult): void {
-  if (reader.clFallbacks > 0) {
-    result.warnings.push(`${reader.clFallbacks} message(s) had no Content-Length that ends on a message boundary; framed by From_ lines instead`);
   }
 }
 
@@ -179,11 +131,7 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       if (last) {
         // Restoring checked the source up to the last file in place, which settling kept as
         // the last delivered message: a second read of that prefix would find the same.
-        if (restored === 0 && !prefixUnchanged(fd, st.size, last)) {
-          throw new SourceChangedError(
-            `changed since ${result.previous} message(s) were migrated from it (the first ${last.end} bytes are no longer the same); refusing to continue. mailstore verify shows what differs. To migrate the user again from scratch, move ${maildir} aside first (without its journal a run would deliver every message again beside the copies already there), or migrate the source into a folder of its own (--folder NAME)`,
-          );
-        }
+        if (restored === 0 && !prefixUnchanged(fd, st.size, last)) throw changedSinceError(result.previous, last, maildir);
         from = last.end;
         crcBefore = last.crc;
         seq = last.seq + 1;

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import { crc32 } from "../util/crc32.js";
-import type { MessageRow } from "./journal.js";
+import type { MessageRow, SourceIdentity } from "./journal.js";
 
 /** The source's bytes before a journaled message's end are not those that were migrated. */
 export class SourceChangedError extends Error {}
@@ -20,4 +20,21 @@ export function crcOfPrefix(fd: number, length: number): number {
 /** Whether the source (of `size` bytes) still holds, up to this message's end, what was migrated. */
 export function prefixUnchanged(fd: number, size: number, row: MessageRow): boolean {
   return row.end <= size && crcOfPrefix(fd, row.end) === row.crc;
+}
+
+/** The refusal of a source whose migrated messages are no longer the same bytes. */
+export function changedSinceError(previous: number, last: MessageRow, maildir: string): SourceChangedError {
+  return new SourceChangedError(
+    `changed since ${previous} message(s) were migrated from it (the first ${last.end} bytes are no longer the same); refusing to continue. mailstore verify shows what differs. To migrate the user again from scratch, move ${maildir} aside first (without its journal a run would deliver every message again beside the copies already there), or migrate the source into a folder of its own (--folder NAME)`,
+  );
+}
+
+/** What tells an unchanged source from a touched one: its file, size and times. */
+export function identityOf(fd: number): SourceIdentity {
+  const st = fs.fstatSync(fd, { bigint: true });
+  return { dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs), ctimeNs: String(st.ctimeNs) };
+}
+
+export function sameIdentity(a: SourceIdentity | null, b: SourceIdentity): boolean {
+  return a !== null && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }

@@ -65,6 +65,16 @@ async function killsThenResume(feedAll: Record<string, string>): Promise<void> {
     assert.deepEqual(fs.existsSync(path.join(maildir, "tmp")) ? fs.readdirSync(path.join(maildir, "tmp")) : [], []);
   }
   assert.ok(kills >= 1, "the run was never interrupted");
+  // A dry run now plans what the next run will deliver: the rest, after the messages in place
+  // (the killed batch's too, as settling will keep them), writing nothing.
+  const inPlace = delivered(maildir).length;
+  const dry = mailstore(["migrate", "--dry-run", "--json", ...args.slice(1)]);
+  assert.equal(dry.status, 0, dry.stderr);
+  const [planned] = JSON.parse(dry.stdout).mailboxes;
+  assert.equal(planned.status, "planned");
+  assert.equal(planned.previous, inPlace);
+  assert.equal(planned.previous + planned.messages, msgs.length);
+  assert.equal(delivered(maildir).length, inPlace);
   const final = mailstore(args, { env: feedAll });
   assert.equal(final.status, 0, final.stderr);
   const files = delivered(maildir);
@@ -188,4 +198,45 @@ test("a hole is not restored from a source changed before it: the mailbox fails 
   assert.match(JSON.parse(r.stdout).mailboxes[0].error, /max: changed while 1 message\(s\) of an interrupted batch are missing/);
   assert.deepEqual(delivered(maildir).sort(), listing);
   assert.deepEqual(fs.readdirSync(path.join(maildir, "tmp")), []);
+});
+
+test("a dry run plans what the next run will do: nothing for a finished source, the new messages of one that grew; one changed under its migrated messages fails as the run would; nothing is written", () => {
+  const dir = tempDir();
+  const src = path.join(dir, "lara");
+  writeRealMbox(src, 50);
+  const root = path.join(dir, "root");
+  const maildir = userMaildir(root, "lara");
+  const run = (...extra: string[]) => mailstore(["migrate", "--root", root, "--no-progress", ...extra, src]);
+  const plan = () => {
+    const r = run("--dry-run", "--json");
+    return { status: r.status, stderr: r.stderr, mailbox: JSON.parse(r.stdout).mailboxes[0] };
+  };
+  assert.equal(plan().mailbox.messages, 50);
+  assert.ok(!fs.existsSync(maildir), "a dry run makes no Maildir");
+  assert.equal(run().status, 0);
+  const snapshot = () => [...delivered(maildir), path.join(maildir, JOURNAL_FILE)].map((f) => `${f} ${fs.statSync(f).size} ${fs.statSync(f).mtimeMs}`).sort();
+  const before = snapshot();
+
+  const finished = plan();
+  assert.equal(finished.mailbox.status, "unchanged");
+  assert.equal(finished.mailbox.previous, 50);
+  assert.match(run("--dry-run").stdout, /^unchanged  lara: .*already migrated \(50 messages\)\nwould migrate 0 messages/);
+
+  writeRealMbox(src, 7, { append: true });
+  const grown = plan();
+  assert.deepEqual([grown.mailbox.status, grown.mailbox.messages, grown.mailbox.previous], ["planned", 7, 50]);
+  assert.match(run("--dry-run").stdout, /^plan       lara: .*: 7 messages, .* \(after 50 from earlier runs\)\n/);
+  assert.deepEqual(snapshot(), before, "the dry runs wrote nothing");
+  const real = JSON.parse(run("--json").stdout).mailboxes[0];
+  assert.deepEqual([real.status, real.messages, real.bytes], ["resumed", 7, grown.mailbox.bytes]);
+
+  const bytes = fs.readFileSync(src);
+  const firstField = bytes.indexOf("\n") + 1; // after the first From_ line
+  assert.match(String.fromCharCode(bytes[firstField]), /[A-Za-z]/);
+  bytes[firstField] ^= 0x20; // the first header field's name changes case
+  fs.writeFileSync(src, bytes);
+  const changed = plan();
+  assert.equal(changed.status, 1);
+  assert.equal(changed.mailbox.status, "failed");
+  assert.match(changed.mailbox.error, /changed since 57 message\(s\) were migrated from it/);
 });

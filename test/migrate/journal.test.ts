@@ -27,7 +27,12 @@ test("batches: pending until marked done; a crash's batch is settled to the pref
     assert.deepEqual(journal.pending(id), rows(1000, 1500));
     assert.deepEqual(journal.last(id), row(1499), "last counts a pending message too, as before settling");
     // Files are published in order: 1000-1199 made it, 1150 was removed by a client since.
-    const settled = journal.settle(id, (r) => r.seq < 1200 && r.seq !== 1150);
+    const inPlace = (r: MessageRow) => r.seq < 1200 && r.seq !== 1150;
+    // A dry run reads where settling will leave the source, and changes nothing.
+    assert.deepEqual(journal.lastIfSettled(id, inPlace), row(1199));
+    assert.deepEqual(journal.lastIfSettled(id, () => false), row(999), "none in place: the last done batch's");
+    assert.deepEqual(journal.pending(id), rows(1000, 1500));
+    const settled = journal.settle(id, inPlace);
     assert.deepEqual(settled, { kept: 200, dropped: 300 });
     assert.deepEqual(journal.pending(id), []);
     assert.deepEqual(journal.delivered(id), rows(0, 1200));
