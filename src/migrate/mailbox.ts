@@ -18,7 +18,7 @@ import { MessageStep } from "./message-step.js";
 import { noteFallbacks, planMailbox } from "./plan.js";
 import { ReusedWindows } from "./reused-windows.js";
 import { restoreLostLinks } from "./restore-holes.js";
-import { changedSinceError, identityOf, prefixUnchanged, sameIdentity } from "./source-prefix.js";
+import { identityOf, resumeAfter } from "./source-prefix.js";
 import { emptyMailboxResult, feedMinBytes, localFeedMinBytes, type MailboxResult, type MailboxTask, type MigrateOptions, type ProgressFn, tmpPrefixOf } from "./task.js";
 
 export { emptyMailboxResult, type MailboxResult, type MailboxStatus, type MailboxTask, type MigrateOptions, type ProgressFn, resultBase } from "./task.js";
@@ -124,18 +124,14 @@ async function deliver(task: MailboxTask, fd: number, opts: MigrateOptions, mail
       journal.settle(known.id, isInPlace);
       const last = journal.last(known.id);
       result.previous = last ? last.seq + 1 : 0;
-      if (known.state === "done" && sameIdentity(known.identity, identity)) {
+      // Restoring checked the source up to the last file in place, which settling kept as
+      // the last delivered message: a second read of that prefix would find the same.
+      const start = resumeAfter(known, last, { fd, size: st.size, identity }, maildir, restored > 0);
+      if (!start) {
         result.status = "unchanged";
         return;
       }
-      if (last) {
-        // Restoring checked the source up to the last file in place, which settling kept as
-        // the last delivered message: a second read of that prefix would find the same.
-        if (restored === 0 && !prefixUnchanged(fd, st.size, last)) throw changedSinceError(result.previous, last, maildir);
-        from = last.end;
-        crcBefore = last.crc;
-        seq = last.seq + 1;
-      }
+      ({ from, crcBefore, seq } = start);
     }
     const sourceId = journal.start(sourceKey, folderKey);
     const tmpPrefix = tmpPrefixOf(sourceId);

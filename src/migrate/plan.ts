@@ -7,7 +7,7 @@ import { type MessageUids, MboxUids, UID_FIELDS } from "../mbox/imap-uids.js";
 import { MboxReader } from "../mbox/reader.js";
 import { headerValuesOf } from "../util/rfc5322.js";
 import { Journal, JOURNAL_FILE } from "./journal.js";
-import { changedSinceError, identityOf, prefixUnchanged, sameIdentity } from "./source-prefix.js";
+import { identityOf, resumeAfter } from "./source-prefix.js";
 import type { MailboxResult, MailboxTask, MigrateOptions, ProgressFn } from "./task.js";
 
 /**
@@ -22,7 +22,7 @@ export function planMailbox(task: MailboxTask, fd: number, opts: MigrateOptions,
     result.status = "unchanged";
     return;
   }
-  const reader = new MboxReader(fd, opts.format, { size: fs.fstatSync(fd).size, ...start });
+  const reader = new MboxReader(fd, opts.format, { size: fs.fstatSync(fd).size, from: start.from, crcBefore: start.crcBefore });
   // What a dovecot-uidlist would carry: counted as the messages pass, none of them kept. A
   // resumed source's is made from its journal by the run (carry-uids.ts), not planned here.
   const uids = start.from === 0 ? new MboxUids() : null;
@@ -69,10 +69,7 @@ function resumePoint(task: MailboxTask, fd: number, maildir: string, folderDir: 
     let inPlace: MessageListing | undefined;
     const last = journal.lastIfSettled(known.id, (row) => (inPlace ??= messageFiles(folderDir)).has(baseOf(row.name)));
     result.previous = last ? last.seq + 1 : 0;
-    if (known.state === "done" && sameIdentity(known.identity, identityOf(fd))) return null;
-    if (!last) return fresh;
-    if (!prefixUnchanged(fd, fs.fstatSync(fd).size, last)) throw changedSinceError(result.previous, last, maildir);
-    return { from: last.end, crcBefore: last.crc };
+    return resumeAfter(known, last, { fd, size: fs.fstatSync(fd).size, identity: identityOf(fd) }, maildir);
   } finally {
     journal.close();
   }

@@ -79,7 +79,7 @@ let stopped = false;
  */
 export function stopHolding(): number {
   stopped = true;
-  return held.remove();
+  return removeHeldFiles();
 }
 
 /** Throws once stopHolding has been called in this thread: called before a lock file is made. */
