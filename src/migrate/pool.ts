@@ -27,14 +27,18 @@ const warm = new Map<string, Worker[]>();
 /** Workers running a pool's tasks (not the prestarted ones waiting, which hold nothing). */
 const running = new Set<Worker>();
 
+/** Set by stopPoolWorkers: a run being interrupted hands out no more tasks. */
+let stopping = false;
+
 /**
- * Has every running worker remove the lock files it holds and take no more (a run being
- * interrupted: see removeHeldFilesOnSignals), and resolves to how many they removed. Its own
- * list is exact, where the notes it forwards may not have arrived yet. A worker that does not
- * answer within `timeoutMs` (busy in a long synchronous step) counts 0: the caller removes
- * what it was told of.
+ * For a run being interrupted (see removeHeldFilesOnSignals): hands out no more tasks, and
+ * has every running worker remove the lock files it holds and take no more; resolves to how
+ * many they removed. A worker's own list is exact, where the notes it forwards may not have
+ * arrived yet. One that does not answer within `timeoutMs` (busy in a long synchronous step)
+ * counts 0: the caller removes what it was told of.
  */
 export async function stopPoolWorkers(timeoutMs: number): Promise<number> {
+  stopping = true;
   const replies = [...running].map(
     (worker) =>
       new Promise<number>((resolve) => {
@@ -101,6 +105,9 @@ export async function runPool<T, R>(workerFile: URL, tasks: T[], opts: PoolOptio
   /** The next runnable task, waiting while all remaining ones are blocked by a busy key; -1 when none is left. */
   const next = async (): Promise<number> => {
     for (;;) {
+      // Interrupted, the run neither starts a task (each would fail, taking no lock) nor ends
+      // the usual way, with those failures, before the interrupt ends the process.
+      if (stopping) return new Promise<number>(() => undefined);
       if (waiting.length === 0) return -1;
       const at = waiting.findIndex((i) => !busyKeys.has(opts.keyOf(tasks[i])));
       if (at >= 0) {
